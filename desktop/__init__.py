@@ -1,0 +1,1 @@
+"""Honk Desktop: ship a mobile-app change with an AI agent while a person stays in charge."""
