@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 CONFIG_NAME = "honk.toml"
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 GATES = ("verified", "judged", "built", "installed")
 
 
@@ -188,7 +188,9 @@ class _Table:
             raise self.fail(name, "a non-empty command")
         return argv
 
-    def strings(self, name: str, default: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    def strings(
+        self, name: str, default: tuple[str, ...], allowed: tuple[str, ...]
+    ) -> tuple[str, ...]:
         value = self.get(name)
         if value is None:
             return default
@@ -309,5 +311,5 @@ def load_config(text: str | None, file: str = CONFIG_NAME) -> HonkConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(file, "(syntax)", text.splitlines()[0] if text else "", f"valid TOML: {exc}") from None
+        raise ConfigError(file, "(toml syntax)", None, f"valid TOML: {exc}") from None
     return parse_config(data, file)

@@ -142,15 +142,20 @@ class ToolCall(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class EditPreview(Event):
-    """An edit still streaming: the partial new text of ``path`` as it forms."""
+    """An edit still streaming: ``delta`` is the text just appended to ``field``.
+
+    Previews carry only what each fragment added, so showing a long edit stays linear;
+    viewers append deltas per (tool_use_id, field). ``path`` and ``command`` are "" until
+    the model has streamed them.
+    """
 
     type: ClassVar[str] = "edit_preview"
     ephemeral: ClassVar[bool] = True
     tool_use_id: str
     command: str
     path: str
-    old_text: str  # str_replace's old_str so far ("" for create/insert)
-    new_text: str  # the partial new_str / file_text / insert text
+    field: str  # "old_str" | "new_str" | "file_text" | "insert_text"
+    delta: str
 
 
 @dataclass(frozen=True, kw_only=True)

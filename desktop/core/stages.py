@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Pipeline stages, in flow order."""
 
     AGENT = "agent"
@@ -18,7 +18,7 @@ class Stage(str, Enum):
     MERGE = "merge"
 
 
-class ChangeState(str, Enum):
+class ChangeState(StrEnum):
     """What a change is doing, as a person reads it in the list."""
 
     QUEUED = "queued"

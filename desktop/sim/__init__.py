@@ -1,1 +1,1 @@
-"""Simulators used by `honk demo` and the tests: scripted Messages API, virtual device, sample repo."""
+"""Simulators for `honk demo` and the tests: Messages API, virtual device, sample repo."""
