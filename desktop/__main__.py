@@ -1,0 +1,7 @@
+"""`python -m desktop` is `honk`."""
+
+import sys
+
+from desktop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,101 @@
+"""The repo's verifiers: the pipeline's verify stage and the agent's `run_verifiers` tool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.adapters.commands import CommandResult, run_command
+from desktop.core.config import VerifierConfig
+from desktop.core.events import Event, VerifierResult
+from desktop.core.pipeline import ChangeContext, StepResult
+from desktop.core.stages import Stage
+from desktop.core.text import failure_excerpt, redact
+
+__all__ = ["VerifierRunner", "VerifyReport", "VerifyStep"]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    results: tuple[VerifierResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def failures_text(self) -> str:
+        """Only the failing verifiers' trimmed output: what the model needs to fix them."""
+        if not self.results:
+            return "No verifiers are configured for this repository."
+        if self.passed:
+            names = ", ".join(r.name for r in self.results)
+            return f"All verifiers passed ({names})."
+        parts = []
+        for r in self.results:
+            if not r.passed:
+                status = "timed out" if r.exit_code is None else f"exit code {r.exit_code}"
+                parts.append(f"## {r.name} failed ({status})\n{r.output}")
+        return "\n\n".join(parts)
+
+
+class VerifierRunner:
+    """Runs every configured verifier in a worktree and reports each as an event."""
+
+    def __init__(
+        self, verifiers: Iterable[VerifierConfig], *, secrets: Callable[[], Iterable[str]]
+    ):
+        self.verifiers = tuple(verifiers)
+        self._secrets = secrets
+
+    async def run(
+        self, change_id: str, worktree: Path, emit: Callable[[Event], None]
+    ) -> VerifyReport:
+        results = []
+        for verifier in self.verifiers:
+            outcome = await run_command(verifier.command, cwd=worktree, timeout=verifier.timeout)
+            result = self._result(change_id, verifier, outcome)
+            emit(result)
+            results.append(result)
+        return VerifyReport(tuple(results))
+
+    def _result(
+        self, change_id: str, verifier: VerifierConfig, outcome: CommandResult
+    ) -> VerifierResult:
+        if outcome.error:
+            text = outcome.error
+        elif outcome.timed_out:
+            text = f"timed out after {verifier.timeout:g} s\n" + failure_excerpt(outcome.output)
+        elif outcome.ok:
+            text = ""
+        else:
+            text = failure_excerpt(outcome.output)
+        return VerifierResult(
+            change=change_id,
+            name=verifier.name,
+            passed=outcome.ok,
+            seconds=round(outcome.seconds, 3),
+            output=redact(text, self._secrets()),
+            exit_code=outcome.exit_code,
+        )
+
+
+class VerifyStep:
+    """Pipeline step: verifiers must pass; failures go back to the agent (bounded)."""
+
+    stage = Stage.VERIFY
+
+    def __init__(self, runner: VerifierRunner, max_returns: int) -> None:
+        self.runner = runner
+        self.max_returns = max_returns
+
+    async def run(self, ctx: ChangeContext) -> StepResult:
+        report = await self.runner.run(ctx.change_id, Path(ctx.worktree), ctx.emit)
+        if report.passed:
+            return StepResult(ok=True)
+        failed = ", ".join(r.name for r in report.results if not r.passed)
+        feedback = (
+            "The repository's verifiers failed after your change. Fix the cause (do not "
+            "disable or weaken the checks), then finish.\n\n" + report.failures_text()
+        )
+        return StepResult(ok=False, reason=f"verifiers failed: {failed}", back_to_agent=feedback)

@@ -1,0 +1,92 @@
+"""Composition root: builds the services once and hands them to the CLI or the GUI.
+
+Nothing here imports Qt at module level, so `honk --help` and the CLI never pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.secrets import ANTHROPIC_KEY, SecretStore
+from desktop.changes import ChangeService
+from desktop.core.bus import EventBus
+
+__all__ = ["MissingKey", "Services", "build_services", "default_home"]
+
+
+class MissingKey(RuntimeError):
+    """No Anthropic API key; the message says how to set one."""
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """HONK_HOME, else the platform's per-user data directory."""
+    if env.get("HONK_HOME"):
+        return Path(env["HONK_HOME"]).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Honk"
+    if sys.platform == "win32":
+        return Path(env.get("APPDATA", str(Path.home()))) / "Honk"
+    return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "honk"
+
+
+@dataclass
+class Services:
+    """Everything the CLI and GUI share; built once per process by :func:`build_services`."""
+
+    home: Path
+    env: Mapping[str, str]
+    journal: ChangeJournal
+    bus: EventBus
+    secrets: SecretStore
+    changes: ChangeService
+
+    def require_key(self) -> None:
+        """Fail early, before any worktree exists, when no API key is set anywhere."""
+        if not self.secrets.get(ANTHROPIC_KEY):
+            raise MissingKey(self.secrets.missing_key_message())
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+def build_services(env: Mapping[str, str] | None = None) -> Services:
+    env = dict(os.environ if env is None else env)
+    backoff_s = float(env.get("HONK_RETRY_BACKOFF_S", "1.0"))  # tests shorten the waits
+    home = default_home(env)
+    home.mkdir(parents=True, exist_ok=True)
+    journal = ChangeJournal(home / "journal.sqlite3")
+    bus = EventBus(journal)
+    secrets = SecretStore(env)
+    cached: dict[str, list[str]] = {}
+
+    def secret_values() -> list[str]:
+        # Read once: verifier output is redacted on every run and keyring calls are slow.
+        if "values" not in cached:
+            cached["values"] = secrets.known_values()
+        return cached["values"]
+
+    def client_factory() -> Any:
+        key = secrets.get(ANTHROPIC_KEY)
+        if not key:
+            raise MissingKey(secrets.missing_key_message())
+        import anthropic  # slow to import (~2.5 s): only when a change really runs
+
+        return anthropic.AsyncAnthropic(
+            api_key=key, base_url=env.get("ANTHROPIC_BASE_URL"), max_retries=2
+        )
+
+    changes = ChangeService(
+        home=home,
+        journal=journal,
+        bus=bus,
+        client_factory=client_factory,
+        secret_values=secret_values,
+        backoff_s=backoff_s,
+    )
+    return Services(home=home, env=env, journal=journal, bus=bus, secrets=secrets, changes=changes)

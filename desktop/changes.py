@@ -1,0 +1,343 @@
+"""Starting, resuming, revising and rejecting changes: the use cases the CLI and GUI share.
+
+This module wires adapters (git workspace, agent, verifiers) into the core pipeline for one
+change. It imports no Qt; `desktop.app` builds it with the services it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets as pysecrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
+from desktop.adapters.agent_prompt import system_prompt
+from desktop.adapters.editor_tool import EditorTool
+from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.verifiers import VerifierRunner, VerifyStep
+from desktop.adapters.workspace import GitWorkspace, Worktree
+from desktop.core.bus import EventBus
+from desktop.core.config import CONFIG_NAME, HonkConfig, load_config
+from desktop.core.events import (
+    ChangeCreated,
+    ChangeFinished,
+    Committed,
+    Notice,
+    RevisionRequested,
+    RunAttached,
+)
+from desktop.core.pipeline import ChangeContext, Pipeline, Step, StepResult, revise_prompt
+from desktop.core.pricing import PriceTable
+from desktop.core.stages import ChangeState, Stage
+from desktop.core.state import ChangeView
+from desktop.core.text import slugify
+
+__all__ = ["ChangeService", "CommitStep", "RunOptions", "UsageError", "is_alive"]
+
+MAX_REQUEST_BYTES = 100_000
+
+
+class UsageError(ValueError):
+    """Bad input from the person (exit code 2 in the CLI); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: str | None = None
+    max_turns: int | None = None
+    target: str | None = None
+    device: str | None = None
+
+
+def is_alive(pid: int, host: str) -> bool:
+    """Whether the process that owns a change still runs (on another host: assume so)."""
+    if host and host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def validate_request(request: str) -> str:
+    text = request.strip()
+    if not text:
+        raise UsageError("the request is empty: say what the agent should change")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_REQUEST_BYTES:
+        raise UsageError(
+            f"the request is {size:,} bytes; the limit is {MAX_REQUEST_BYTES:,}. Put long "
+            "material in a file in the repo and refer to it"
+        )
+    return text
+
+
+def read_config(repo: Path) -> HonkConfig:
+    """The repo's honk.toml from the person's checkout (never from an agent's worktree)."""
+    path = repo / CONFIG_NAME
+    if not path.is_file():
+        return load_config(None, str(path))
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return load_config(text, str(path))
+
+
+class CommitStep:
+    """Commit the agent's work on the change branch, authorship disclosed in trailers."""
+
+    stage = Stage.COMMIT
+    max_returns = 0
+
+    def __init__(self, workspace: GitWorkspace, worktree: Worktree) -> None:
+        self.workspace, self.worktree = workspace, worktree
+
+    async def run(self, ctx: ChangeContext) -> StepResult:
+        if not await asyncio.to_thread(self.workspace.changed_files, self.worktree):
+            if ctx.commit:  # already committed in an earlier round; nothing new
+                return StepResult(ok=True)
+            return StepResult(ok=False, reason="the agent finished without changing any file")
+        sha = await asyncio.to_thread(
+            self.workspace.commit,
+            self.worktree,
+            request=ctx.request,
+            change_id=ctx.change_id,
+            model=ctx.model,
+        )
+        files = await asyncio.to_thread(self.workspace.changed_files, self.worktree)
+        ctx.commit = sha
+        ctx.emit(Committed(change=ctx.change_id, commit=sha, branch=ctx.branch, files=tuple(files)))
+        return StepResult(ok=True)
+
+
+class ChangeService:
+    """Creates changes and runs their pipelines; every effect is an event on the bus."""
+
+    def __init__(
+        self,
+        *,
+        home: Path,
+        journal: ChangeJournal,
+        bus: EventBus,
+        client_factory: Callable[[], Any],
+        secret_values: Callable[[], list[str]],
+        prices: PriceTable | None = None,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.home = home
+        self.journal = journal
+        self.bus = bus
+        self.client_factory = client_factory
+        self.secret_values = secret_values
+        self.prices = prices or PriceTable()
+        self.backoff_s = backoff_s
+        self._client: Any = None
+
+    def client(self) -> Any:
+        """One Messages API client per service: its connection pool is shared by changes."""
+        if self._client is None:
+            self._client = self.client_factory()
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the API client's connections (call on the loop that used them)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    # -- creating -----------------------------------------------------------------------
+    def create(
+        self, request: str, repo: Path, options: RunOptions = RunOptions()
+    ) -> tuple[ChangeContext, GitWorkspace, Worktree]:
+        """Validate input, cut the worktree, journal the new change. Raises UsageError."""
+        text = validate_request(request)
+        config = read_config(repo)
+        workspace = GitWorkspace.open(repo, self.home / "worktrees")
+        target = options.target or config.merge.target
+        change_id = new_change_id()
+        worktree = workspace.create(change_id, slugify(text), target)
+        model = options.model or config.agent.model
+        if options.max_turns is not None:
+            config = replace(config, agent=replace(config.agent, max_turns=options.max_turns))
+        self.bus.emit(
+            ChangeCreated(
+                change=change_id,
+                request=text,
+                repo=str(workspace.repo),
+                branch=worktree.branch,
+                worktree=str(worktree.path),
+                base=target,
+                base_commit=worktree.base_commit,
+                model=model,
+                device=options.device,
+            )
+        )
+        hint = config.hint()
+        if hint:
+            self.bus.emit(Notice(change=change_id, level="info", message=hint))
+        ctx = self._context(change_id, text, worktree, config, model, options.device)
+        ctx.prompt = text
+        return ctx, workspace, worktree
+
+    def _context(
+        self,
+        change_id: str,
+        request: str,
+        worktree: Worktree,
+        config: HonkConfig,
+        model: str,
+        device: str | None,
+    ) -> ChangeContext:
+        return ChangeContext(
+            change_id=change_id,
+            request=request,
+            worktree=str(worktree.path),
+            branch=worktree.branch,
+            base_commit=worktree.base_commit,
+            config=config,
+            emit=self.bus.emit,
+            model=model,
+            device=device,
+        )
+
+    # -- running ------------------------------------------------------------------------
+    async def run(
+        self,
+        ctx: ChangeContext,
+        workspace: GitWorkspace,
+        worktree: Worktree,
+        *,
+        start_at: Stage = Stage.AGENT,
+    ) -> ChangeState:
+        self.bus.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
+        pipeline = Pipeline(self.steps(ctx, workspace, worktree))
+        return await pipeline.run(ctx, start_at=start_at)
+
+    def steps(self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree) -> list[Step]:
+        config = ctx.config
+        runner = VerifierRunner(config.verify, secrets=self.secret_values)
+        settings = AgentSettings(
+            model=ctx.model,
+            max_turns=config.agent.max_turns,
+            max_cost_usd=config.agent.max_cost_usd,
+            max_tokens=config.agent.max_tokens,
+            system=system_prompt(worktree.path),
+            prices=self.prices,
+            backoff_s=self.backoff_s,
+        )
+        editor = EditorTool(worktree.path)
+
+        async def file_diff(rel: str) -> tuple[str, int, int]:
+            d = await asyncio.to_thread(workspace.file_diff, worktree, rel)
+            return d.diff, d.added, d.removed
+
+        async def run_verifiers() -> str:
+            report = await runner.run(ctx.change_id, worktree.path, ctx.emit)
+            return report.failures_text()
+
+        def toolbox(_: ChangeContext) -> Toolbox:
+            return Toolbox(edit=editor.run, file_diff=file_diff, run_verifiers=run_verifiers)
+
+        return [
+            AgentStep(self.client(), settings, toolbox),
+            VerifyStep(runner, max_returns=config.agent.verify_rounds),
+            CommitStep(workspace, worktree),
+        ]
+
+    # -- after the fact -----------------------------------------------------------------
+    def view(self, change_id: str) -> ChangeView:
+        """The change's state (interrupted if its process died). Accepts a unique prefix."""
+        matches = self.journal.find(change_id)
+        if change_id in matches:
+            matches = [change_id]
+        if not matches:
+            raise UsageError(f"no change {change_id!r} in {self.journal.path}")
+        if len(matches) > 1:
+            raise UsageError(f"{change_id!r} matches several changes: {', '.join(matches[:5])}")
+        view = self.journal.view(matches[0])
+        assert view is not None
+        return view.with_liveness(is_alive)
+
+    def history(self) -> list[ChangeView]:
+        return [v.with_liveness(is_alive) for v in self.journal.changes()]
+
+    def reopen(self, view: ChangeView) -> tuple[ChangeContext, GitWorkspace, Worktree]:
+        """Context for resuming or revising a change from what the journal holds."""
+        repo = Path(view.repo)
+        workspace = GitWorkspace.open(repo, self.home / "worktrees")
+        worktree = workspace.attach(Path(view.worktree), view.branch, view.base, view.base_commit)
+        ctx = self._context(
+            view.id, view.request, worktree, read_config(repo), view.model, view.device
+        )
+        ctx.commit = view.commit
+        ctx.cost_usd = view.cost_usd
+        return ctx, workspace, worktree
+
+    async def resume(self, change_id: str) -> ChangeState:
+        """Continue an interrupted change from the stage it was cut in."""
+        view = self.view(change_id)
+        if view.state is not ChangeState.INTERRUPTED:
+            raise UsageError(f"change {view.id} is {view.state.value}, not interrupted")
+        ctx, workspace, worktree = self.reopen(view)
+        last = view.stages[-1].stage if view.stages else Stage.AGENT
+        start = Stage.AGENT if last is Stage.AGENT else Stage.VERIFY
+        if start is Stage.AGENT:
+            diff = await asyncio.to_thread(workspace.diff, worktree)
+            ctx.prompt = revise_prompt(
+                view.request, diff, "You were interrupted. Finish the original request."
+            )
+        self.bus.emit(
+            Notice(change=view.id, level="info", message=f"resumed from the {start.value} stage")
+        )
+        return await self.run(ctx, workspace, worktree, start_at=start)
+
+    async def revise(self, change_id: str, message: str) -> ChangeState:
+        """A follow-up request on an existing change, continuing its worktree and branch."""
+        text = validate_request(message)
+        view = self.view(change_id)
+        if view.state.is_running:
+            raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
+        if view.state.is_final:
+            raise UsageError(f"change {view.id} is {view.state.value} and cannot be revised")
+        ctx, workspace, worktree = self.reopen(view)
+        diff = await asyncio.to_thread(workspace.diff, worktree)
+        ctx.prompt = revise_prompt(view.request, diff, text)
+        self.bus.emit(RevisionRequested(change=view.id, message=text))
+        return await self.run(ctx, workspace, worktree)
+
+    def reject(self, change_id: str, reason: str = "") -> None:
+        """Discard the worktree and branch; the journal keeps the record."""
+        view = self.view(change_id)
+        if view.state.is_running:
+            raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
+        if view.state is ChangeState.MERGED:
+            raise UsageError(f"change {view.id} is already merged")
+        workspace = GitWorkspace.open(Path(view.repo), self.home / "worktrees")
+        try:
+            worktree = workspace.attach(
+                Path(view.worktree), view.branch, view.base, view.base_commit
+            )
+            workspace.remove(worktree, delete_branch=True)
+        except Exception as exc:  # already gone: rejecting still records the decision
+            self.bus.emit(
+                Notice(change=view.id, level="warning", message=f"worktree already gone: {exc}")
+            )
+        self.bus.emit(
+            ChangeFinished(
+                change=view.id, state=ChangeState.REJECTED.value, reason=reason or "rejected"
+            )
+        )
+
+
+def new_change_id() -> str:
+    """Short, unique enough for one person's history, and easy to type."""
+    return pysecrets.token_hex(4)

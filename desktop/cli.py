@@ -1,0 +1,184 @@
+"""The headless driver: `honk run`, `honk history`, `honk show` ... No Qt.
+
+`honk` with no arguments opens the window (imported lazily so the CLI never loads Qt).
+Exit codes: 0 the change reached its end state, 1 a stage failed, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
+from desktop.core.config import ConfigError
+from desktop.core.events import event_to_dict
+from desktop.core.stages import ChangeState
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SUCCESS_STATES = {ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="honk",
+        description="Ship a mobile-app change with an AI agent while a person stays in charge. "
+        "Without a command, opens the window.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="make a change from a request, headless")
+    run.add_argument("request", help="what to change, in plain words")
+    run.add_argument("--repo", default=".", type=Path, help="the git repository (default: .)")
+    run.add_argument("--json", action="store_true", help="one JSON event per line")
+    run.add_argument("--model", help="model id (default: honk.toml's [agent] model)")
+    run.add_argument("--max-turns", type=_positive_int, help="cap on model turns")
+    run.add_argument("--target", help="branch to cut from and merge into")
+    run.add_argument("--device", help="device serial to install on")
+
+    for name, help_text in (("history", "list changes"), ("show", "one change in full")):
+        p = sub.add_parser(name, help=help_text)
+        if name == "show":
+            p.add_argument("id", help="change id (a unique prefix is enough)")
+        p.add_argument("--json", action="store_true")
+
+    resume = sub.add_parser("resume", help="continue an interrupted change")
+    resume.add_argument("id")
+    resume.add_argument("--json", action="store_true")
+
+    revise = sub.add_parser("revise", help="send a follow-up request to a change")
+    revise.add_argument("id")
+    revise.add_argument("message")
+    revise.add_argument("--json", action="store_true")
+
+    reject = sub.add_parser("reject", help="discard a change's worktree and branch")
+    reject.add_argument("id")
+    reject.add_argument("--reason", default="")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from desktop.gui_main import run_gui  # Qt only here
+
+        return run_gui()
+    try:
+        return asyncio.run(_dispatch(args, sys.stdout))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    from desktop.adapters.journal import JournalError
+    from desktop.adapters.workspace import WorkspaceError
+    from desktop.app import MissingKey, build_services
+    from desktop.changes import UsageError
+
+    try:
+        services = build_services()
+    except JournalError as exc:
+        return _usage(str(exc))
+    try:
+        return await _command(args, services, out)
+    except (UsageError, ConfigError, WorkspaceError, MissingKey) as exc:
+        return _usage(str(exc))
+    finally:
+        await services.changes.aclose()
+        services.close()
+
+
+async def _command(args: argparse.Namespace, services: object, out: TextIO) -> int:
+    from desktop.app import Services
+
+    assert isinstance(services, Services)
+    changes = services.changes
+    if args.command == "history":
+        views = changes.history()
+        if args.json:
+            for v in views:
+                out.write(json.dumps(view_to_dict(v)) + "\n")
+        else:
+            HumanPrinter(out).history(views)
+        return EXIT_OK
+    if args.command == "show":
+        view = changes.view(args.id)
+        if args.json:
+            data = view_to_dict(view)
+            data["events"] = [event_to_dict(e) for e in services.journal.events(view.id)]
+            out.write(json.dumps(data) + "\n")
+        else:
+            HumanPrinter(out).show(view)
+        return EXIT_OK
+    if args.command == "reject":
+        changes.reject(args.id, args.reason)
+        out.write(f"rejected {changes.view(args.id).id}: worktree and branch removed\n")
+        return EXIT_OK
+
+    printer = JsonPrinter(out) if args.json else HumanPrinter(out)
+    if args.command == "run":
+        services.require_key()
+        from desktop.changes import RunOptions
+
+        options = RunOptions(
+            model=args.model, max_turns=args.max_turns, target=args.target, device=args.device
+        )
+        unsubscribe = services.bus.subscribe(printer.on_event)
+        ctx, workspace, worktree = changes.create(args.request, args.repo, options)
+        state = await _run_cancellable(changes.run(ctx, workspace, worktree))
+        change_id = ctx.change_id
+    else:
+        services.require_key()
+        change_id = changes.view(args.id).id
+        unsubscribe = services.bus.subscribe(printer.on_event)
+        coro = (
+            changes.resume(args.id)
+            if args.command == "resume"
+            else changes.revise(args.id, args.message)
+        )
+        state = await _run_cancellable(coro)
+    unsubscribe()
+    printer.result(changes.view(change_id))
+    return EXIT_OK if state in SUCCESS_STATES else EXIT_FAILED
+
+
+async def _run_cancellable(coro: object) -> ChangeState:
+    """Run the pipeline; Ctrl+C cancels it cleanly (journalled as cancelled)."""
+    import signal
+
+    task: asyncio.Task[ChangeState] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not on the main thread / Windows
+        pass
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return ChangeState.CANCELLED
+
+
+def _usage(message: str) -> int:
+    print(f"honk: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
