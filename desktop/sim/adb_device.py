@@ -1,0 +1,563 @@
+"""A virtual Android device that speaks the adb wire protocol over TCP.
+
+The real adb server connects to it exactly as to a phone (`adb connect 127.0.0.1:PORT`).
+It stores installed packages (with the sha256 of the exact bytes received) and answers
+`pm`, `getprop`, `am start` and `screencap -p`. Fault knobs (`DeviceFaults`) let tests
+reach the unhappy paths: going offline mid-install, a refused install, an unauthorized key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import re
+import shlex
+import struct
+import threading
+import zipfile
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+__all__ = ["DeviceFaults", "DeviceThread", "InstalledPackage", "VirtualAdbDevice", "png"]
+
+
+def _cmd(name: bytes) -> int:
+    return int.from_bytes(name, "little")
+
+
+CNXN, AUTH, OPEN, OKAY = _cmd(b"CNXN"), _cmd(b"AUTH"), _cmd(b"OPEN"), _cmd(b"OKAY")
+WRTE, CLSE = _cmd(b"WRTE"), _cmd(b"CLSE")
+_AUTH_TOKEN, _AUTH_SIGNATURE, _AUTH_RSAPUBLICKEY = 1, 2, 3
+_VERSION_SKIP_CHECKSUM = 0x01000001
+_MAX_PAYLOAD = 1024 * 1024
+_TMP_DIR = "/data/local/tmp"
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    """A package the device holds, with the digest of exactly the bytes it received."""
+
+    name: str
+    sha256: str
+    size: int
+    activities: tuple[str, ...]
+
+
+@dataclass
+class DeviceFaults:
+    """Knobs a test turns to make the device misbehave like a real one can."""
+
+    offline_after_bytes: int | None = None  # drop the USB/TCP link after N install bytes (once)
+    install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
+    require_auth: bool = False  # ask for a key and never accept it: adb shows "unauthorized"
+
+
+def png(width: int, height: int, paint: Callable[[int, int], tuple[int, int, int]]) -> bytes:
+    """Encode an RGB image as a real PNG (signature, IHDR, IDAT, IEND)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)  # filter type: none
+        for x in range(width):
+            rows.extend(paint(x, y))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _colour_of(name: str) -> tuple[int, int, int]:
+    digest = hashlib.sha256(name.encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+class _Offline(Exception):
+    """Raised inside a service to drop the whole connection (the cable was pulled)."""
+
+
+@dataclass
+class _Stream:
+    conn: _Connection
+    local_id: int
+    remote_id: int
+    inbox: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    pending: bytearray = field(default_factory=bytearray)
+
+    async def write(self, data: bytes) -> None:
+        """Send data; one WRTE in flight until the host OKAYs it."""
+        step = self.conn.max_payload
+        for start in range(0, len(data), step):
+            if self.closed:
+                return
+            self.acked.clear()
+            self.conn.send(WRTE, self.local_id, self.remote_id, data[start : start + step])
+            await self.acked.wait()
+
+    async def read(self) -> bytes | None:
+        """The next host WRTE (acknowledged once taken), or None once the host closed."""
+        item = await self.inbox.get()
+        if item is not None and not self.closed:
+            self.conn.send(OKAY, self.local_id, self.remote_id)
+        return item
+
+    async def read_exact(self, n: int) -> bytes | None:
+        while len(self.pending) < n:
+            more = await self.read()
+            if more is None:
+                return None
+            self.pending.extend(more)
+        out = bytes(self.pending[:n])
+        del self.pending[:n]
+        return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.acked.set()
+            self.conn.send(CLSE, self.local_id, self.remote_id)
+            self.conn.streams.pop(self.local_id, None)
+
+
+class _Connection:
+    """One adb transport: the host server on the other end of one TCP connection."""
+
+    def __init__(self, dev: VirtualAdbDevice, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.dev, self.reader, self.writer = dev, reader, writer
+        self.version = _VERSION_SKIP_CHECKSUM
+        self.max_payload = 4096
+        self.streams: dict[int, _Stream] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.next_id = 1
+        self.online = False
+
+    def send(self, command: int, arg0: int, arg1: int, data: bytes = b"") -> None:
+        check = 0 if self.version >= _VERSION_SKIP_CHECKSUM else sum(data) & 0xFFFFFFFF
+        header = struct.pack("<6I", command, arg0, arg1, len(data), check, command ^ 0xFFFFFFFF)
+        if not self.writer.is_closing():
+            self.writer.write(header + data)
+
+    def go_online(self) -> None:
+        self.online = True
+        self.send(CNXN, self.version, self.max_payload, self.dev.banner().encode())
+
+    async def run(self) -> None:
+        try:
+            while True:
+                header = await self.reader.readexactly(24)
+                command, arg0, arg1, length, _check, magic = struct.unpack("<6I", header)
+                if magic != command ^ 0xFFFFFFFF:
+                    break  # garbage on the line: a real adbd drops the transport too
+                data = await self.reader.readexactly(length) if length else b""
+                self.dispatch(command, arg0, arg1, data)
+                await self.writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, _Offline):
+            pass
+        finally:
+            for stream in list(self.streams.values()):
+                stream.closed = True
+                stream.acked.set()
+                stream.inbox.put_nowait(None)
+            self.writer.close()
+
+    def dispatch(self, command: int, arg0: int, arg1: int, data: bytes) -> None:
+        if command == CNXN:
+            self.version = min(arg0, _VERSION_SKIP_CHECKSUM)
+            self.max_payload = min(arg1, _MAX_PAYLOAD)
+            if self.dev.faults.require_auth:
+                self.send(AUTH, _AUTH_TOKEN, 0, hashlib.sha1(b"token").digest())
+            else:
+                self.go_online()
+        elif command == AUTH:
+            if arg0 == _AUTH_SIGNATURE:  # never accept the key: ask again, like a locked phone
+                self.send(AUTH, _AUTH_TOKEN, 0, hashlib.sha1(b"again").digest())
+            # _AUTH_RSAPUBLICKEY: the phone would now show its "Allow USB debugging?" dialog.
+        elif command == OPEN and self.online:
+            self.open(arg0, data.rstrip(b"\0").decode("utf-8", "replace"))
+        elif command == OKAY and (stream := self.streams.get(arg1)):
+            stream.acked.set()
+        elif command == WRTE and (stream := self.streams.get(arg1)):
+            stream.inbox.put_nowait(data)
+        elif command == CLSE and (stream := self.streams.pop(arg1, None)):
+            stream.closed = True
+            stream.acked.set()
+            stream.inbox.put_nowait(None)
+
+    def open(self, remote_id: int, service: str) -> None:
+        self.dev.services_seen.append(service)
+        handler = self.dev.handler_for(service)
+        if handler is None:
+            self.send(CLSE, 0, remote_id)  # unknown service (e.g. abb_exec): client falls back
+            return
+        stream = _Stream(self, self.next_id, remote_id)
+        self.next_id += 1
+        self.streams[stream.local_id] = stream
+        self.send(OKAY, stream.local_id, remote_id)
+        task = asyncio.get_running_loop().create_task(self.serve(handler, stream))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def serve(self, handler: Callable[[_Stream], Awaitable[None]], stream: _Stream) -> None:
+        try:
+            await handler(stream)
+            stream.close()
+        except _Offline:
+            self.writer.transport.abort()  # the cable is pulled: no goodbye
+
+
+ShellResult = tuple[bytes, int]
+
+
+class VirtualAdbDevice:
+    """The device: an asyncio TCP server on 127.0.0.1, port 0 unless given."""
+
+    def __init__(
+        self,
+        *,
+        model: str = "Honk Virtual Phone",
+        product: str = "honk_sim",
+        device: str = "honksim",
+        android_version: str = "14",
+        sdk: int = 34,
+        features: tuple[str, ...] = ("shell_v2", "cmd"),
+        port: int = 0,
+    ) -> None:
+        self.model, self.product, self.device = model, product, device
+        self.android_version, self.sdk, self.features = android_version, sdk, features
+        self.faults = DeviceFaults()
+        self.packages: dict[str, InstalledPackage] = {}
+        self.files: dict[str, bytes] = {}  # pushed with sync:, by device path
+        self.services_seen: list[str] = []
+        self.foreground: str | None = None
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._conns: set[_Connection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 (port 0 picks a free one; read it from `.port`)."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection; returns when all are closed."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._conns):
+            conn.writer.transport.abort()
+        services = [t for c in self._conns for t in c.tasks]
+        for task in services:
+            task.cancel()
+        # Connection tasks end by themselves once their socket is aborted; cancelling them
+        # would make asyncio's stream callback log the CancelledError.
+        await asyncio.gather(*services, *self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> VirtualAdbDevice:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """What to pass to `adb connect`; adb then uses exactly this string as the serial."""
+        return f"127.0.0.1:{self._port}"
+
+    def authorize(self) -> None:
+        """The user tapped "Allow": waiting connections come online."""
+        self.faults.require_auth = False
+        for conn in self._conns:
+            if not conn.online:
+                conn.go_online()
+
+    def banner(self) -> str:
+        return (
+            f"device::ro.product.name={self.product};ro.product.model={self.model};"
+            f"ro.product.device={self.device};features={','.join(self.features)}"
+        )
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Connection(self, reader, writer)
+        self._conns.add(conn)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await conn.run()
+        finally:
+            self._conns.discard(conn)
+            if task is not None:
+                self._tasks.discard(task)
+
+    # -- services ----------------------------------------------------------------------------
+    def handler_for(self, service: str) -> Callable[[_Stream], Awaitable[None]] | None:
+        if service == "sync:":
+            return self._sync
+        kind, _, command = service.partition(":")
+        if kind.startswith("shell,v2"):
+            return lambda s: self._shell(s, command, v2=True)
+        if kind in ("shell", "exec"):
+            return lambda s: self._shell(s, command, v2=False)
+        return None
+
+    async def _shell(self, stream: _Stream, command: str, *, v2: bool) -> None:
+        try:
+            argv = shlex.split(command)
+        except ValueError:
+            argv = command.split()
+        out, code = await self.run_command(stream, argv)
+        if not v2:
+            await stream.write(out)
+            return
+        if out:
+            await stream.write(bytes([1]) + struct.pack("<I", len(out)) + out)
+        await stream.write(bytes([3]) + struct.pack("<I", 1) + bytes([code & 0xFF]))
+
+    async def run_command(self, stream: _Stream, argv: list[str]) -> ShellResult:
+        """What the device's shell answers for one command line."""
+        if not argv:
+            return b"", 0
+        prog, args = argv[0], argv[1:]
+        if prog == "cmd" and args[:2] == ["package", "install"]:
+            return await self._streamed_install(stream, args[2:])
+        if prog == "pm" and args[:1] == ["install"]:
+            path = args[-1] if len(args) > 1 else ""
+            if path not in self.files:
+                return f"Failure [INSTALL_FAILED_INVALID_URI: {path}]\n".encode(), 1
+            return self._install(self.files[path], hashlib.sha256(self.files[path]).hexdigest())
+        if argv[:3] == ["pm", "list", "packages"] or argv[:4] == ["cmd", "package", "list",
+                                                                   "packages"]:
+            lines = "".join(f"package:{name}\n" for name in sorted(self.packages))
+            return lines.encode(), 0
+        if prog == "getprop":
+            return self._getprop(args), 0
+        if prog == "am" and args[:1] == ["start"]:
+            return self._am_start(args[1:])
+        if prog == "screencap":
+            return self.screenshot(), 0
+        if prog == "rm":
+            for path in args:
+                self.files.pop(path, None)
+            return b"", 0
+        return f"/system/bin/sh: {prog}: inaccessible or not found\n".encode(), 127
+
+    async def _streamed_install(self, stream: _Stream, args: list[str]) -> ShellResult:
+        size = int(args[args.index("-S") + 1]) if "-S" in args else 0
+        digest, data = hashlib.sha256(), bytearray()
+        while len(data) < size:
+            chunk = await stream.read()
+            if chunk is None:
+                return b"Failure [INSTALL_FAILED_ABORTED: stream closed]\n", 1
+            chunk = chunk[: size - len(data)]
+            self._maybe_go_offline(len(data) + len(chunk))
+            digest.update(chunk)
+            data.extend(chunk)
+        return self._install(bytes(data), digest.hexdigest())
+
+    def _maybe_go_offline(self, received: int) -> None:
+        limit = self.faults.offline_after_bytes
+        if limit is not None and received >= limit:
+            self.faults.offline_after_bytes = None  # once: the device can be plugged back in
+            raise _Offline
+
+    def _install(self, data: bytes, sha256: str) -> ShellResult:
+        tmp = "/data/app/vmdl1073741824.tmp/base.apk"
+        if self.faults.install_failure:
+            return f"Failure [{self.faults.install_failure}]\n".encode(), 1
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as apk:
+                manifest = apk.read("AndroidManifest.xml").decode("utf-8", "replace")
+        except (zipfile.BadZipFile, ValueError):
+            return (f"Failure [INSTALL_PARSE_FAILED_NOT_APK: Failed to parse {tmp}: "
+                    f"Failed to load asset path {tmp}]\n").encode(), 1
+        except KeyError:
+            return (f"Failure [INSTALL_PARSE_FAILED_UNEXPECTED_EXCEPTION: Failed to parse {tmp}: "
+                    "AndroidManifest.xml]\n").encode(), 1
+        found = re.search(r'<manifest[^>]*\bpackage="([\w.]+)"', manifest)
+        if found is None:
+            return (f"Failure [INSTALL_PARSE_FAILED_MANIFEST_MALFORMED: Failed to parse {tmp}: "
+                    "<manifest> does not specify package]\n").encode(), 1
+        name = found.group(1)
+        activities = tuple(
+            _qualify(name, a) for a in re.findall(r'<activity[^>]*\bandroid:name="([\w.$]+)"',
+                                                  manifest)
+        )
+        self.packages[name] = InstalledPackage(name, sha256, len(data), activities)
+        return b"Success\n", 0
+
+    def _getprop(self, args: list[str]) -> bytes:
+        props = {
+            "ro.build.version.release": self.android_version,
+            "ro.build.version.sdk": str(self.sdk),
+            "ro.product.model": self.model,
+            "ro.product.name": self.product,
+            "ro.product.device": self.device,
+            "ro.serialno": f"HONKSIM{self._port}",
+        }
+        if args:
+            return f"{props.get(args[0], '')}\n".encode()
+        return "".join(f"[{k}]: [{v}]\n" for k, v in sorted(props.items())).encode()
+
+    def _am_start(self, args: list[str]) -> ShellResult:
+        component = args[args.index("-n") + 1] if "-n" in args[:-1] else ""
+        package, _, activity = component.partition("/")
+        shown = f"Starting: Intent {{ cmp={component} }}\n"
+        pkg = self.packages.get(package)
+        full = _qualify(package, activity)
+        if pkg is None or (pkg.activities and full not in pkg.activities):
+            # What real am prints; it exits 0 on many Android versions, so read the text.
+            return (shown + "Error type 3\n"
+                    f"Error: Activity class {{{package}/{full}}} does not exist.\n").encode(), 1
+        self.foreground = package
+        return shown.encode(), 0
+
+    def screenshot(self) -> bytes:
+        """A 108x192 PNG: a status bar and, if an app runs, a title bar in its own colour."""
+        app = _colour_of(self.foreground) if self.foreground else (40, 40, 48)
+
+        def paint(x: int, y: int) -> tuple[int, int, int]:
+            if y < 8:
+                return (0, 0, 0)
+            if y < 32:
+                return app
+            return (250, 250, 250) if self.foreground else (70, 90, 120)
+
+        return png(108, 192, paint)
+
+    # -- sync: (push) for devices without the `cmd` feature ----------------------------------
+    async def _sync(self, stream: _Stream) -> None:
+        while (head := await stream.read_exact(8)) is not None:
+            ident, length = head[:4], struct.unpack("<I", head[4:])[0]
+            if ident == b"QUIT":
+                return
+            body = await stream.read_exact(length)
+            if body is None:
+                return
+            if ident == b"STAT":
+                await stream.write(b"STAT" + self._stat(body.decode()))
+            elif ident == b"SEND":
+                path = body.decode().rsplit(",", 1)[0]
+                if not await self._receive_file(stream, path):
+                    return
+            else:
+                msg = b"unsupported sync request"
+                await stream.write(b"FAIL" + struct.pack("<I", len(msg)) + msg)
+
+    def _stat(self, path: str) -> bytes:
+        if path.rstrip("/") == _TMP_DIR:
+            return struct.pack("<III", 0o40771, 4096, 0)
+        if path in self.files:
+            return struct.pack("<III", 0o100644, len(self.files[path]), 0)
+        return struct.pack("<III", 0, 0, 0)
+
+    async def _receive_file(self, stream: _Stream, path: str) -> bool:
+        data = bytearray()
+        while (head := await stream.read_exact(8)) is not None:
+            ident, length = head[:4], struct.unpack("<I", head[4:])[0]
+            if ident == b"DONE":
+                self.files[path] = bytes(data)
+                await stream.write(b"OKAY" + struct.pack("<I", 0))
+                return True
+            chunk = await stream.read_exact(length)
+            if chunk is None:
+                return False
+            self._maybe_go_offline(len(data) + len(chunk))
+            data.extend(chunk)
+        return False
+
+
+def _qualify(package: str, activity: str) -> str:
+    return package + activity if activity.startswith(".") else activity
+
+
+class DeviceThread:
+    """Run a VirtualAdbDevice on its own event loop in a background thread.
+
+    Tests and benchmarks that call adb synchronously would otherwise block the very loop
+    the device answers on.
+    """
+
+    def __init__(self, device: VirtualAdbDevice) -> None:
+        self.device = device
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> VirtualAdbDevice:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.device.start())
+            except BaseException as exc:  # handed to the starting thread below
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=main, name="virtual-adb-device", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+        return self.device
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run fn on the device's loop (to turn knobs that touch live connections)."""
+        assert self._loop is not None
+        done = threading.Event()
+
+        def wrapped() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self._loop.call_soon_threadsafe(wrapped)
+        done.wait()
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.device.stop(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop = self._thread = None
+
+    def __enter__(self) -> VirtualAdbDevice:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
