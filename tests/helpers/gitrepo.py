@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,3 +56,69 @@ def make_repo(root: Path, files: dict[str, str] | None = None) -> RepoWithRemote
 @pytest.fixture
 def repo(tmp_path: Path) -> RepoWithRemote:
     return make_repo(tmp_path / "git", {"README.md": "# sample\n", "app/greeting.py": 'GREETING = "Hello"\n'})
+
+
+# ---- a worktree in a hostile neighbourhood, for the editor tool's confinement tests ----------
+
+SECRET = "TOPSECRET-3f9c1e-do-not-leak"
+
+
+@dataclass
+class BoxedWorktree:
+    """A real git worktree with a secret beside it and symlinks inside that point out."""
+
+    base: Path  # everything outside the worktree that must stay untouched lives under here
+    root: Path  # the worktree
+    repo: RepoWithRemote
+    secret: Path
+    outside: Path
+
+
+def make_boxed_worktree(base: Path) -> BoxedWorktree:
+    repo = make_repo(base / "git", {"README.md": "# sample\n", "app/greeting.py": 'G = "Hello"\n'})
+    root = base / "wts" / "c1"
+    repo.git("worktree", "add", "-q", "-b", "honk/c1-box", str(root), "main")
+    secret = base / "secret.txt"
+    secret.write_text(SECRET + "\n")
+    outside = base / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text(f"TARGET line\n{SECRET}\n")
+    links = {
+        "out": str(outside),  # absolute, outside
+        "rel_out": "../../outside",  # relative, outside
+        "secret_link": "../../secret.txt",
+        "loop_a": "loop_b",
+        "loop_b": "loop_a",
+        "self_loop": "self_loop",
+        "gitdir_link": ".git",
+        "maingit": str(repo.path / ".git"),
+        "in_link": "app",  # inside: allowed
+        "in_abs": str(root / "app"),  # absolute but inside: allowed
+        "dangling_out": str(base / "not-yet"),
+    }
+    for name, dest in links.items():
+        (root / name).symlink_to(dest)
+    return BoxedWorktree(base=base, root=root, repo=repo, secret=secret, outside=outside)
+
+
+def tree_snapshot(base: Path, skip: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``base`` except the contents of ``skip`` (its ``.git`` file is kept):
+    kind, mode, mtime and content (or link target). Compare two to prove nothing changed."""
+    snap: dict[str, tuple[object, ...]] = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        here = Path(dirpath)
+        if here == skip:
+            dirnames[:] = []
+            filenames = [n for n in filenames if n == ".git"]
+        for name in dirnames + filenames:
+            p = here / name
+            st = p.lstat()
+            key = str(p.relative_to(base))
+            if stat.S_ISLNK(st.st_mode):
+                snap[key] = ("link", os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                snap[key] = ("dir", st.st_mode)
+            else:
+                digest = hashlib.sha256(p.read_bytes()).hexdigest()
+                snap[key] = ("file", st.st_mode, st.st_mtime_ns, digest)
+    return snap
