@@ -1,0 +1,451 @@
+"""A scripted Anthropic Messages API on loopback, for tests and `honk demo`.
+
+The real `anthropic` SDK talks to it through `base_url` / `ANTHROPIC_BASE_URL`. Each
+`POST /v1/messages` takes the next response from a script (see `messages_script`);
+a router can give several conversations their own scripts on one server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+from desktop.sim.messages_routing import NoRouteError, Route, Router, route_by
+from desktop.sim.messages_script import (
+    HttpError,
+    Response,
+    Script,
+    Turn,
+    encode_sse,
+    message_json,
+    new_message_id,
+    sse_events,
+)
+
+__all__ = [
+    "DEFAULT_KEY",
+    "DEFAULT_MODELS",
+    "NoRouteError",
+    "RecordedRequest",
+    "Route",
+    "Router",
+    "ScriptedMessagesAPI",
+    "route_by",
+]
+
+DEFAULT_KEY = "default"
+DEFAULT_MODELS = ("claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5")
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as received. Auth values are never kept, only whether auth was sent."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names, without authorization / x-api-key
+    auth_present: bool
+    auth_scheme: str | None  # "bearer", "x-api-key" or None
+    body: Any  # parsed JSON, or None when there was no valid JSON body
+    key: str | None  # the script key the request was routed to, if any
+    status: int  # the HTTP status answered
+
+
+def error_body(error_type: str, message: str, request_id: str) -> dict[str, Any]:
+    """Anthropic's error JSON shape."""
+    return {
+        "type": "error",
+        "error": {"type": error_type, "message": message},
+        "request_id": request_id,
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = True  # server_close() joins handler threads, after stop() unblocks them
+    api: ScriptedMessagesAPI
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Tracked before the handler thread starts, so stop() cannot miss a connection.
+        self.api._track(request, True)
+        # Headers and body go out in separate writes; without this, Nagle plus delayed
+        # ACKs adds ~40 ms per response and batches trickled SSE events.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.api._track(request, False)
+        super().shutdown_request(request)
+
+
+class ScriptedMessagesAPI:
+    """The scripted endpoint. Use as a context manager, or call `start()` and `stop()`.
+
+    `script` is one Script, or with `router` a mapping key -> Script (one queue each).
+    """
+
+    def __init__(
+        self,
+        script: Script | Mapping[str, Script],
+        router: Router | None = None,
+        *,
+        expected_api_key: str | None = None,
+        models: Iterable[str] = DEFAULT_MODELS,
+    ) -> None:
+        if router is None:
+            if isinstance(script, Mapping):
+                raise TypeError("ScriptedMessagesAPI: a mapping of scripts needs a router")
+            scripts: Mapping[str, Script] = {DEFAULT_KEY: script}
+        else:
+            if not isinstance(script, Mapping):
+                raise TypeError(
+                    "ScriptedMessagesAPI: with a router, pass a mapping key -> script, "
+                    f"got {type(script).__name__}"
+                )
+            scripts = script
+        for key, items in scripts.items():
+            for i, item in enumerate(items):
+                if not isinstance(item, Turn | HttpError):
+                    raise TypeError(
+                        f"script {key!r} item {i}: expected Turn or HttpError, "
+                        f"got {type(item).__name__}"
+                    )
+        self._queues: dict[str, deque[Response]] = {k: deque(v) for k, v in scripts.items()}
+        self._router = router
+        self._expected_api_key = expected_api_key
+        self._models = tuple(models)
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("ScriptedMessagesAPI is already started")
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.api = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, cut open keep-alive connections and join every thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        thread.join()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            # Wakes handler threads blocked reading the next keep-alive request.
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`, for the SDK's `base_url` or `ANTHROPIC_BASE_URL`."""
+        if self._server is None:
+            raise RuntimeError("ScriptedMessagesAPI is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # --- what happened -----------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def message_requests(self, key: str | None = None) -> list[RecordedRequest]:
+        """The `POST /v1/messages` requests, optionally only those routed to `key`."""
+        return [
+            r for r in self.requests if r.path == "/v1/messages" and (key is None or r.key == key)
+        ]
+
+    def remaining(self) -> dict[str, int]:
+        """How many scripted responses each key still has."""
+        with self._lock:
+            return {key: len(queue) for key, queue in self._queues.items()}
+
+    # --- used by the handler -------------------------------------------------------
+
+    @property
+    def expected_api_key(self) -> str | None:
+        return self._expected_api_key
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self._models
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def _track(self, conn: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _next_response(self, body: Mapping[str, Any]) -> tuple[str, Response | str]:
+        """The routing key and its next response, or an error message for a 500."""
+        try:
+            key = self._router(body) if self._router is not None else DEFAULT_KEY
+        except NoRouteError as exc:
+            return "", f"scripted Messages API: {exc}"
+        with self._lock:
+            queue = self._queues.get(key)
+            if queue is None:
+                known = ", ".join(sorted(self._queues))
+                return key, f"scripted Messages API: router gave key {key!r}; scripts: {known}"
+            if not queue:
+                return key, f"scripted Messages API: script {key!r} has no more turns"
+            return key, queue.popleft()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive and chunked SSE, like the real API
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: requests are recorded instead
+
+    # --- dispatch ----------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._read_body()
+        api = self.server.api
+        path = self.path.split("?", 1)[0]
+        if path == "/v1/models":
+            status = self._answer_auth() or self._send_json(200, self._models_page(api.models))
+        elif path.startswith("/v1/models/") and path[len("/v1/models/") :] in api.models:
+            model = path[len("/v1/models/") :]
+            status = self._answer_auth() or self._send_json(200, _model_info(model))
+        else:
+            status = self._send_error(404, "not_found_error", f"GET {path}: no such endpoint")
+        self._record_request(None, None, status)
+
+    def do_POST(self) -> None:
+        raw = self._read_body()
+        path = self.path.split("?", 1)[0]
+        body: Any = None
+        key: str | None = None
+        if path != "/v1/messages":
+            status = self._send_error(404, "not_found_error", f"POST {path}: no such endpoint")
+        elif not (status := self._answer_auth()):
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError as exc:
+                body = None
+                status = self._send_error(
+                    400, "invalid_request_error", f"request body is not valid JSON: {exc}"
+                )
+            else:
+                key, status = self._answer_messages(body)
+        self._record_request(body, key, status)
+
+    # --- answers -------------------------------------------------------------------
+
+    def _answer_auth(self) -> int:
+        """0 when auth and version headers are fine, else the error status sent."""
+        key = self._api_key()
+        if key is None:
+            return self._send_error(
+                401, "authentication_error", "x-api-key or authorization header is required"
+            )
+        expected = self.server.api.expected_api_key
+        if expected is not None and key != expected:
+            return self._send_error(401, "authentication_error", "invalid x-api-key")
+        if not self.headers.get("anthropic-version"):
+            return self._send_error(
+                400, "invalid_request_error", "anthropic-version: header is required"
+            )
+        return 0
+
+    def _answer_messages(self, body: Any) -> tuple[str | None, int]:
+        problem = _check_request(body)
+        if problem:
+            return None, self._send_error(400, "invalid_request_error", problem)
+        key, response = self.server.api._next_response(body)
+        if isinstance(response, str):
+            return key or None, self._send_error(500, "api_error", response)
+        if isinstance(response, HttpError):
+            extra = {}
+            if response.retry_after is not None:
+                extra["retry-after"] = f"{response.retry_after:g}"
+            return key, self._send_error(
+                response.status, response.error_type, response.message, extra
+            )
+        if body.get("stream") is True:
+            return key, self._stream(response, str(body["model"]))
+        return key, self._send_json(200, message_json(response, str(body["model"])))
+
+    def _stream(self, turn: Turn, model: str) -> int:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("request-id", _request_id())
+        self.end_headers()
+        stopping = self.server.api.stopping
+        try:
+            for sent, event in enumerate(sse_events(turn, model, new_message_id())):
+                if turn.cut_after_events is not None and sent >= turn.cut_after_events:
+                    self._cut()
+                    return 200
+                if sent and turn.delay_s and stopping.wait(turn.delay_s):
+                    self._cut()
+                    return 200
+                self._write_chunk(encode_sse(event))
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away mid-stream
+        return 200
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _cut(self) -> None:
+        """Drop the connection mid-body: no final chunk, so the client sees a broken stream."""
+        self.close_connection = True
+        # SO_LINGER 0: close() sends RST, not FIN, so the client sees a connection reset.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _api_key(self) -> str | None:
+        if key := self.headers.get("x-api-key"):
+            return key
+        auth = self.headers.get("authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
+    def _models_page(self, models: Sequence[str]) -> dict[str, Any]:
+        return {
+            "data": [_model_info(m) for m in models],
+            "has_more": False,
+            "first_id": models[0] if models else None,
+            "last_id": models[-1] if models else None,
+        }
+
+    def _send_json(
+        self, status: int, payload: Mapping[str, Any], extra: Mapping[str, str] = {}
+    ) -> int:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("request-id", str(payload.get("request_id") or _request_id()))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def _send_error(
+        self, status: int, error_type: str, message: str, extra: Mapping[str, str] = {}
+    ) -> int:
+        return self._send_json(status, error_body(error_type, message, _request_id()), extra)
+
+    def _record_request(self, body: Any, key: str | None, status: int) -> None:
+        headers = {
+            name.lower(): value
+            for name, value in self.headers.items()
+            if name.lower() not in _SECRET_HEADERS
+        }
+        if "x-api-key" in self.headers:
+            scheme: str | None = "x-api-key"
+        elif "authorization" in self.headers:
+            scheme = "bearer"
+        else:
+            scheme = None
+        self.server.api._record(
+            RecordedRequest(
+                method=self.command,
+                path=self.path.split("?", 1)[0],
+                headers=headers,
+                auth_present=scheme is not None,
+                auth_scheme=scheme,
+                body=body,
+                key=key,
+                status=status,
+            )
+        )
+
+
+def _check_request(body: Any) -> str | None:
+    """What is wrong with a Messages request body, named like the API does, or None."""
+    if not isinstance(body, dict):
+        return f"request body: expected a JSON object, got {type(body).__name__}"
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return f"model: Field required (a non-empty string), got {model!r}"
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return f"max_tokens: expected an integer >= 1, got {max_tokens!r}"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return f"messages: expected a non-empty list, got {messages!r}"
+    return None
+
+
+def _model_info(model: str) -> dict[str, Any]:
+    return {
+        "type": "model",
+        "id": model,
+        "display_name": model.replace("-", " ").title(),
+        "created_at": "2026-01-01T00:00:00Z",
+        "lifecycle": "active",
+    }
+
+
+def _request_id() -> str:
+    return f"req_sim{uuid.uuid4().hex[:20]}"
