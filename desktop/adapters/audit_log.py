@@ -139,9 +139,11 @@ class AuditLog:
 
     @staticmethod
     def _head(conn: sqlite3.Connection) -> AuditHead | None:
-        # The head follows the last row actually stored: if someone deleted the tail, new
-        # records chain onto what is there and verify() still reports the gap via audit_head.
-        row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        # Chain onto the kept head, not onto the last row left: if someone deleted the tail,
+        # the next record still points past the gap and verify() keeps naming it.
+        row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        if row is None:
+            row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return None if row is None else AuditHead(int(row[0]), str(row[1]))
 
     def records(self) -> list[StoredRecord]:
@@ -179,7 +181,13 @@ class AuditLog:
         except _UnreadableRow as exc:
             return AuditReport(False, exc.seq - 1, f"record {exc.seq} was altered ({exc})",
                                first_bad_seq=exc.seq, problem="altered")
-        return verify(records, self.head())
+        head = self.head()
+        if head is None and records:
+            last = records[-1].seq
+            return AuditReport(False, 0, f"the audit head is missing, so record {last} cannot "
+                               "be confirmed as the last one (altered)",
+                               first_bad_seq=last, problem="altered")
+        return verify(records, head)
 
     def export_json(self) -> str:
         """The whole log as JSON (``desktop.core.audit.parse_export`` reads it back)."""

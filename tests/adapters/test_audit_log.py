@@ -96,6 +96,22 @@ def test_raw_delete_of_the_tail_is_detected(tmp_path: Path) -> None:
     assert str(report).startswith("record 6 is missing (the log ends at record 5)")
 
 
+def test_appending_after_a_deleted_tail_keeps_the_gap_visible(tmp_path: Path) -> None:
+    db = tmp_path / "j.sqlite"
+    log = filled(db, 6)
+    raw(db, "DELETE FROM audit WHERE seq = 6")
+    assert log.append(rec(7)).seq == 7
+    assert str(log.verify()) == "record 6 is missing (chain broken between 5 and 7)"
+
+
+def test_deleted_head_is_reported(tmp_path: Path) -> None:
+    db = tmp_path / "j.sqlite"
+    log = filled(db, 3)
+    raw(db, "DELETE FROM audit_head")
+    report = log.verify()
+    assert not report.ok and "audit head is missing" in str(report)
+
+
 def test_raw_swap_of_two_rows_is_detected(tmp_path: Path) -> None:
     db = tmp_path / "j.sqlite"
     log = filled(db, 4)
