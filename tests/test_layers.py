@@ -39,7 +39,7 @@ def test_probe_catches_a_qt_import(tmp_path: Path) -> None:
     bad = tmp_path / "pkg"
     bad.mkdir()
     (bad / "__init__.py").write_text("import PySide6.QtCore\n")
-    probe = _PROBE.replace("import desktop.core, desktop.adapters", "sys.path.insert(0, %r); import pkg" % str(tmp_path))
+    probe = _PROBE.replace("import desktop.core, desktop.adapters", f"sys.path.insert(0, {str(tmp_path)!r}); import pkg")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "blocked for the layering test: PySide6" in proc.stderr

@@ -324,7 +324,7 @@ def test_non_utf8_file_is_reported_to_the_model_not_a_crash(
     configured.commit_all("latin-1 file")
     api = scripted(api_for, [tool_turn(EDITOR, {"command": "view", "path": "app/latin1.txt"}),
                              *swedish_session()])
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
+    code, _lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
                               api, monkeypatch, capsys)
     assert code == 0
     first_result = api.requests[1].body["messages"][-1]["content"][0]
@@ -349,7 +349,7 @@ def test_git_sees_disclosed_ai_authorship(configured: RepoWithRemote, api_for: l
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     api = scripted(api_for, swedish_session())
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"], api,
+    _code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"], api,
                               monkeypatch, capsys)
     trailers = subprocess.run(
         ["git", "log", "-1", "--format=%(trailers:only,unfold)", str(lines[-1]["commit"])],
