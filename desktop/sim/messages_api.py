@@ -12,23 +12,24 @@ import json
 import socket
 import struct
 import threading
-import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 from desktop.sim.messages_routing import NoRouteError, Route, Router, route_by
-from desktop.sim.messages_script import (
-    HttpError,
-    Response,
-    Script,
-    Turn,
+from desktop.sim.messages_script import HttpError, Response, Script, Turn
+from desktop.sim.messages_wire import (
+    check_request,
     encode_sse,
+    error_body,
     message_json,
+    model_info,
+    models_page,
     new_message_id,
+    new_request_id,
     sse_events,
 )
 
@@ -60,15 +61,6 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when there was no valid JSON body
     key: str | None  # the script key the request was routed to, if any
     status: int  # the HTTP status answered
-
-
-def error_body(error_type: str, message: str, request_id: str) -> dict[str, Any]:
-    """Anthropic's error JSON shape."""
-    return {
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-        "request_id": request_id,
-    }
 
 
 class _Server(ThreadingHTTPServer):
@@ -258,10 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         path = self.path.split("?", 1)[0]
         if path == "/v1/models":
-            status = self._answer_auth() or self._send_json(200, self._models_page(api.models))
+            status = self._answer_auth() or self._send_json(200, models_page(api.models))
         elif path.startswith("/v1/models/") and path[len("/v1/models/") :] in api.models:
             model = path[len("/v1/models/") :]
-            status = self._answer_auth() or self._send_json(200, _model_info(model))
+            status = self._answer_auth() or self._send_json(200, model_info(model))
         else:
             status = self._send_error(404, "not_found_error", f"GET {path}: no such endpoint")
         self._record_request(None, None, status)
@@ -304,12 +296,14 @@ class _Handler(BaseHTTPRequestHandler):
         return 0
 
     def _answer_messages(self, body: Any) -> tuple[str | None, int]:
-        problem = _check_request(body)
+        problem = check_request(body)
         if problem:
             return None, self._send_error(400, "invalid_request_error", problem)
         key, response = self.server.api._next_response(body)
         if isinstance(response, str):
-            return key or None, self._send_error(500, "api_error", response)
+            # Retrying cannot help a script bug; fail the test at once with this message.
+            no_retry = {"x-should-retry": "false"}
+            return key or None, self._send_error(500, "api_error", response, no_retry)
         if isinstance(response, HttpError):
             extra = {}
             if response.retry_after is not None:
@@ -326,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
-        self.send_header("request-id", _request_id())
+        self.send_header("request-id", new_request_id())
         self.end_headers()
         stopping = self.server.api.stopping
         try:
@@ -368,14 +362,6 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = auth.partition(" ")
         return token.strip() or None if scheme.lower() == "bearer" else None
 
-    def _models_page(self, models: Sequence[str]) -> dict[str, Any]:
-        return {
-            "data": [_model_info(m) for m in models],
-            "has_more": False,
-            "first_id": models[0] if models else None,
-            "last_id": models[-1] if models else None,
-        }
-
     def _send_json(
         self, status: int, payload: Mapping[str, Any], extra: Mapping[str, str] = {}
     ) -> int:
@@ -383,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", str(payload.get("request_id") or _request_id()))
+        self.send_header("request-id", str(payload.get("request_id") or new_request_id()))
         for name, value in extra.items():
             self.send_header(name, value)
         self.end_headers()
@@ -393,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(
         self, status: int, error_type: str, message: str, extra: Mapping[str, str] = {}
     ) -> int:
-        return self._send_json(status, error_body(error_type, message, _request_id()), extra)
+        return self._send_json(status, error_body(error_type, message, new_request_id()), extra)
 
     def _record_request(self, body: Any, key: str | None, status: int) -> None:
         headers = {
@@ -419,33 +405,3 @@ class _Handler(BaseHTTPRequestHandler):
                 status=status,
             )
         )
-
-
-def _check_request(body: Any) -> str | None:
-    """What is wrong with a Messages request body, named like the API does, or None."""
-    if not isinstance(body, dict):
-        return f"request body: expected a JSON object, got {type(body).__name__}"
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return f"model: Field required (a non-empty string), got {model!r}"
-    max_tokens = body.get("max_tokens")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        return f"max_tokens: expected an integer >= 1, got {max_tokens!r}"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return f"messages: expected a non-empty list, got {messages!r}"
-    return None
-
-
-def _model_info(model: str) -> dict[str, Any]:
-    return {
-        "type": "model",
-        "id": model,
-        "display_name": model.replace("-", " ").title(),
-        "created_at": "2026-01-01T00:00:00Z",
-        "lifecycle": "active",
-    }
-
-
-def _request_id() -> str:
-    return f"req_sim{uuid.uuid4().hex[:20]}"

@@ -8,8 +8,7 @@ sends for `"stream": true`. Rendering is pure so it can be tested without a sock
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -101,7 +100,9 @@ class Turn:
 
     `cut_after_events` closes the TCP connection after that many SSE events (pings
     count); `omit_message_stop` ends the stream cleanly but without `message_stop`;
-    `malformed` replaces the first delta (or message_delta) with a cut-off JSON line.
+    `malformed` replaces the first delta (or message_delta) with a cut-off JSON line;
+    `error_after_events` sends an SSE `error` event of `error_type` after that many
+    events and ends the stream there (the API does this with overloaded_error).
     """
 
     blocks: Sequence[Block]
@@ -112,6 +113,8 @@ class Turn:
     cut_after_events: int | None = None
     omit_message_stop: bool = False
     malformed: bool = False
+    error_after_events: int | None = None
+    error_type: str = "overloaded_error"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", tuple(self.blocks))
@@ -135,6 +138,13 @@ class Turn:
                 f"Turn.cut_after_events: expected an int >= 0 or None, "
                 f"got {self.cut_after_events!r}"
             )
+        if self.error_after_events is not None and self.error_after_events < 0:
+            raise ScriptError(
+                f"Turn.error_after_events: expected an int >= 0 or None, "
+                f"got {self.error_after_events!r}"
+            )
+        if not self.error_type:
+            raise ScriptError("Turn.error_type: expected e.g. 'overloaded_error', got ''")
 
     @property
     def effective_stop_reason(self) -> str:
@@ -212,127 +222,3 @@ def create_turn(path: str, file_text: str, text: str | None = None, **knobs: Any
     """A text-editor `create` call writing `file_text` to `path`."""
     create = {"command": "create", "path": path, "file_text": file_text}
     return tool_turn(EDIT_TOOL_NAME, create, text, **knobs)
-
-
-# --- wire form ---------------------------------------------------------------------
-
-SseEvent: TypeAlias = tuple[str, str]  # (event name, data line as sent)
-
-
-def new_message_id() -> str:
-    """A fresh id in the API's `msg_...` form."""
-    return f"msg_sim{uuid.uuid4().hex[:20]}"
-
-
-def new_tool_use_id() -> str:
-    """A fresh id in the API's `toolu_...` form."""
-    return f"toolu_sim{uuid.uuid4().hex[:20]}"
-
-
-def _tool_ids(turn: Turn) -> list[str | None]:
-    return [
-        (b.id or new_tool_use_id()) if isinstance(b, ToolUseBlock) else None for b in turn.blocks
-    ]
-
-
-def _chunks(text: str, size: int) -> Iterator[str]:
-    for start in range(0, len(text), size):
-        yield text[start : start + size]
-
-
-def _dump(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def message_json(turn: Turn, model: str, message_id: str | None = None) -> dict[str, Any]:
-    """The full Message object a non-streaming request gets."""
-    content: list[dict[str, Any]] = []
-    for block, tool_id in zip(turn.blocks, _tool_ids(turn), strict=True):
-        if isinstance(block, TextBlock):
-            content.append({"type": "text", "text": block.text})
-        else:
-            content.append(
-                {"type": "tool_use", "id": tool_id, "name": block.name, "input": block.input}
-            )
-    return {
-        "id": message_id or new_message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": turn.effective_stop_reason,
-        "stop_sequence": None,
-        "usage": turn.usage.as_json(),
-    }
-
-
-def sse_events(turn: Turn, model: str, message_id: str | None = None) -> list[SseEvent]:
-    """The SSE events of a streamed turn, in the real API's order (one ping after start)."""
-    start_usage = {**turn.usage.as_json(), "output_tokens": min(1, turn.usage.output_tokens)}
-    message: dict[str, Any] = {
-        "id": message_id or new_message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": start_usage,
-    }
-    events: list[SseEvent] = [
-        ("message_start", _dump({"type": "message_start", "message": message})),
-        ("ping", _dump({"type": "ping"})),
-    ]
-    for index, (block, tool_id) in enumerate(zip(turn.blocks, _tool_ids(turn), strict=True)):
-        if isinstance(block, TextBlock):
-            start: dict[str, Any] = {"type": "text", "text": ""}
-            pieces = [("text_delta", "text", p) for p in _chunks(block.text, turn.chunk_chars)]
-        else:
-            start = {"type": "tool_use", "id": tool_id, "name": block.name, "input": {}}
-            serialized = json.dumps(block.input, ensure_ascii=False)
-            pieces = [
-                ("input_json_delta", "partial_json", p)
-                for p in _chunks(serialized, turn.chunk_chars)
-            ]
-        events.append(
-            (
-                "content_block_start",
-                _dump({"type": "content_block_start", "index": index, "content_block": start}),
-            )
-        )
-        for delta_type, key, piece in pieces:
-            delta = {"type": delta_type, key: piece}
-            events.append(
-                (
-                    "content_block_delta",
-                    _dump({"type": "content_block_delta", "index": index, "delta": delta}),
-                )
-            )
-        events.append(("content_block_stop", _dump({"type": "content_block_stop", "index": index})))
-    stop = {"stop_reason": turn.effective_stop_reason, "stop_sequence": None}
-    events.append(
-        (
-            "message_delta",
-            _dump({"type": "message_delta", "delta": stop, "usage": turn.usage.as_json()}),
-        )
-    )
-    if not turn.omit_message_stop:
-        events.append(("message_stop", _dump({"type": "message_stop"})))
-    if turn.malformed:
-        events = _break_one(events)
-    return events
-
-
-def _break_one(events: list[SseEvent]) -> list[SseEvent]:
-    """Cut the first delta's JSON in half, as a proxy that mangles a line would."""
-    names = [name for name, _ in events]
-    target = "content_block_delta" if "content_block_delta" in names else "message_delta"
-    i = names.index(target)
-    name, data = events[i]
-    return [*events[:i], (name, data[: len(data) // 2]), *events[i + 1 :]]
-
-
-def encode_sse(event: SseEvent) -> bytes:
-    """One SSE event on the wire: `event:` line, `data:` line, blank line."""
-    name, data = event
-    return f"event: {name}\ndata: {data}\n\n".encode()

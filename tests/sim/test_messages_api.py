@@ -5,6 +5,8 @@ Facts these tests pin down about anthropic 2.14 (they matter to the agent adapte
   `httpx2.ReadError` ("Connection reset by peer"), an `httpx2.TransportError`, not
   `anthropic.APIConnectionError`. Retries only cover the request, not the stream body.
 - A broken SSE data line raises `json.JSONDecodeError` (a ValueError) from iteration.
+- An SSE `error` event mid-stream raises plain `anthropic.APIStatusError` with
+  status_code 200 (the HTTP status), not the `OverloadedError` a 529 gives.
 - A stream without `message_stop` ends silently: `get_final_message()` returns what
   was accumulated, so only the caller can notice that the stream was incomplete.
 """
@@ -35,10 +37,11 @@ from desktop.sim.messages_script import (
     edit_turn,
     overloaded,
     rate_limited,
-    sse_events,
+    server_error,
     text_turn,
     tool_turn,
 )
+from desktop.sim.messages_wire import sse_events
 
 if TYPE_CHECKING:
     import anthropic
@@ -239,6 +242,23 @@ def test_malformed_data_line_raises_json_error(sdk: ModuleType) -> None:
     assert seen == ["message_start", "content_block_start"]
 
 
+def test_error_event_mid_stream_is_api_status_error(sdk: ModuleType) -> None:
+    """An SSE `error` event raises plain APIStatusError (status 200), not OverloadedError."""
+    turn = text_turn("abcdefgh", chunk_chars=2, error_after_events=4)
+    seen: list[str] = []
+    with (
+        ScriptedMessagesAPI([turn]) as api,
+        sync_client(sdk, api) as client,
+        pytest.raises(sdk.APIStatusError) as caught,
+    ):
+        for event in client.messages.create(model=MODEL, max_tokens=100, messages=HI, stream=True):
+            seen.append(event.type)
+    assert not isinstance(caught.value, sdk.OverloadedError)
+    assert caught.value.status_code == 200
+    assert caught.value.body["error"]["type"] == "overloaded_error"
+    assert seen == ["message_start", "content_block_start", "content_block_delta"]
+
+
 def test_stop_during_slow_stream_is_prompt(sdk: ModuleType) -> None:
     import httpx2
 
@@ -287,7 +307,7 @@ def test_429_without_retries_is_rate_limit_error(sdk: ModuleType) -> None:
 
 
 def test_529_and_500_map_to_sdk_errors(sdk: ModuleType) -> None:
-    script = [overloaded(), HttpError(500, "api_error", "boom")]
+    script = [overloaded(), server_error("boom")]
     with ScriptedMessagesAPI(script) as api, sync_client(sdk, api, max_retries=0) as client:
         with pytest.raises(sdk.OverloadedError):
             client.messages.create(model=MODEL, max_tokens=100, messages=HI)
@@ -296,14 +316,16 @@ def test_529_and_500_map_to_sdk_errors(sdk: ModuleType) -> None:
 
 
 def test_exhausted_script_names_the_script(sdk: ModuleType) -> None:
+    """Sent with x-should-retry: false, so even the SDK's default retries give up at once."""
     with (
         ScriptedMessagesAPI([text_turn("only one")]) as api,
-        sync_client(sdk, api, max_retries=0) as client,
+        sync_client(sdk, api) as client,
     ):
         client.messages.create(model=MODEL, max_tokens=100, messages=HI)
         with pytest.raises(sdk.InternalServerError) as caught:
             client.messages.create(model=MODEL, max_tokens=100, messages=HI)
     assert "scripted Messages API: script 'default' has no more turns" in str(caught.value)
+    assert [r.status for r in api.requests] == [200, 500]
 
 
 # --- routing -----------------------------------------------------------------------------
@@ -509,6 +531,8 @@ def test_stop_with_open_keep_alive_connection_is_prompt(sdk: ModuleType) -> None
         (lambda: Turn([], stop_reason="tool_call"), "got 'tool_call'"),
         (lambda: Turn([], delay_s=-1), "Turn.delay_s"),
         (lambda: Turn([], cut_after_events=-1), "Turn.cut_after_events"),
+        (lambda: Turn([], error_after_events=-2), "Turn.error_after_events"),
+        (lambda: Turn([], error_type=""), "Turn.error_type"),
         (lambda: Turn(["text"]), "Turn.blocks[0]: expected TextBlock or ToolUseBlock, got str"),
         (lambda: ToolUseBlock("t", {"x": object()}), "tool 't' is not JSON-serializable"),
         (lambda: ToolUseBlock("t", {}, id="call_1"), "starting 'toolu_', got 'call_1'"),
