@@ -330,23 +330,28 @@ class AndroidDevices:
     # -- install, launch, screenshot ---------------------------------------------------------
     async def install(self, serial: str, apk: Path, progress: Progress | None = None
                       ) -> InstallResult:
-        """Install ``apk`` with the adb client's own (streamed) install, reporting progress."""
+        """Install ``apk`` with the adb client's own (streamed) install, reporting progress.
+
+        The device's state is only looked at when adb fails: a check up front would cost
+        a round trip on every install (see bench/install_path.py).
+        """
         report = progress or (lambda _f, _s: None)
         report(0.0, f"Checking {apk.name}")
         package = await asyncio.to_thread(_check_apk, apk)
-        await self.choose(serial)
         size = apk.stat().st_size
         started = time.monotonic()
         digest = asyncio.ensure_future(asyncio.to_thread(_sha256, apk))
-        with tempfile.TemporaryDirectory(prefix="honk-apk-") as tmp:
-            target = apk
-            if apk.suffix.lower() != ".apk":  # adb install insists on the .apk suffix
-                target = Path(tmp) / (apk.name + ".apk")
-                target.symlink_to(apk.resolve())
-            report(0.02, f"Sending {size / 1e6:.1f} MB to {serial}")
-            code, out, err = await self._install_process(serial, target, size, report)
-        sha256 = await digest
-        text = out + err
+        report(0.02, f"Sending {size / 1e6:.1f} MB to {serial}")
+        try:
+            if apk.suffix.lower() == ".apk":
+                code, text = await self._install_process(serial, apk, size, report)
+            else:
+                with tempfile.TemporaryDirectory(prefix="honk-apk-") as tmp:
+                    target = Path(tmp) / (apk.name + ".apk")  # adb insists on the suffix
+                    target.symlink_to(apk.resolve())
+                    code, text = await self._install_process(serial, target, size, report)
+        finally:
+            sha256 = await digest
         if code == 0 and "Success" in text:
             seconds = time.monotonic() - started
             report(1.0, f"Installed on {serial} in {seconds:.1f} s")
@@ -355,16 +360,28 @@ class AndroidDevices:
         if found:
             reason = failure_in_words(found.group(1), (found.group(2) or "").strip())
             raise DeviceError(f"Install on {serial} failed: {reason}.", found.group(1))
-        still = [d for d in await self.list() if d.serial == serial and d.ready]
-        if not still:
-            raise DeviceError(
+        raise await self._explain(serial, text)
+
+    async def _explain(self, serial: str, adb_output: str) -> DeviceError:
+        """Why adb could not install: the device missing, not ready, or gone mid-way."""
+        devices = await self.list()
+        device = next((d for d in devices if d.serial == serial), None)
+        if device is None and "not found" in adb_output:
+            known = ", ".join(d.serial for d in devices) or "none"
+            return DeviceError(f"No device {serial!r} is connected (connected: {known}).",
+                               "NO_DEVICE")
+        if device is None or (device.state == "offline" and "offline" not in adb_output):
+            return DeviceError(
                 f"Device {serial} disconnected during the install; nothing was installed. "
                 "Reconnect it and retry.", "DEVICE_DISCONNECTED")
-        last = (err.strip() or out.strip()).splitlines()[-1:] or ["no output"]
-        raise DeviceError(f"adb install on {serial} failed: {last[0]}", "INSTALL_FAILED")
+        if not device.ready:
+            return DeviceError(f"Device {device.serial} is {device.state}. {device.hint}",
+                               device.state.upper().replace(" ", "_"))
+        last = adb_output.strip().splitlines()[-1:] or ["no output"]
+        return DeviceError(f"adb install on {serial} failed: {last[0]}", "INSTALL_FAILED")
 
     async def _install_process(self, serial: str, apk: Path, size: int, report: Progress
-                               ) -> tuple[int, str, str]:
+                               ) -> tuple[int, str]:
         proc = await asyncio.create_subprocess_exec(
             self.adb, "-P", str(self.port), "-s", serial, "install", str(apk), env=self._env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -382,7 +399,7 @@ class AndroidDevices:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
-        return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        return proc.returncode or 0, (out + err).decode(errors="replace")
 
     async def launch(self, serial: str, package: str, activity: str) -> None:
         """`am start -n package/activity`; a missing app or activity is a clear error."""

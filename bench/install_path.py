@@ -1,0 +1,101 @@
+"""Honk's Android install path against a plain `adb install` of the same file.
+
+Both go to the same virtual device through the same private adb server, interleaved,
+in one run; prints the median seconds per size and the ratio Honk / plain (goal <= 1.10).
+
+    python -m bench.install_path [--sizes 1,20,100] [--reps 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import adbutils
+
+from desktop.adapters.android import AndroidDevices
+from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
+
+MANIFEST = '<manifest package="com.example.bench"><application><activity ' \
+    'android:name=".Main"/></application></manifest>'
+
+
+def make_apk(path: Path, megabytes: int) -> Path:
+    with zipfile.ZipFile(path, "w") as apk:
+        apk.writestr("AndroidManifest.xml", MANIFEST)
+        apk.writestr("classes.dex", os.urandom(megabytes * 1_000_000),
+                     compress_type=zipfile.ZIP_STORED)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def bench(sizes: list[int], reps: int, work: Path) -> None:
+    adb, port = adbutils.adb_path(), free_port()
+    (work / "home").mkdir()
+    env = {**os.environ, "HOME": str(work / "home"), "ADB_MDNS": "0", "ADB_EMU": "0",
+           "ADB_LIBUSB": "0", "TMPDIR": str(work), "ANDROID_ADB_SERVER_PORT": str(port)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([adb, "-P", str(port), *args], env=env, capture_output=True,
+                              text=True, check=False, stdin=subprocess.DEVNULL)
+
+    device = VirtualAdbDevice()
+    thread = DeviceThread(device)
+    thread.start()
+    run("start-server")
+    try:
+        run("connect", device.address)
+        run("-s", device.address, "wait-for-device")
+        honk = AndroidDevices(server_port=port, env=env)
+        version = run("version").stdout.splitlines()[1]
+        print(f"adb {version}; virtual device {device.address}; {reps} reps per size")
+        print(f"{'size':>7} {'plain adb install':>18} {'Honk install':>13} {'ratio':>6}")
+        for mb in sizes:
+            apk = make_apk(work / f"app-{mb}mb.apk", mb)
+            plain_t: list[float] = []
+            honk_t: list[float] = []
+            for i in range(reps + 1):  # the first round warms the page cache and is dropped
+                start = time.perf_counter()
+                out = run("-s", device.address, "install", str(apk))
+                plain = time.perf_counter() - start
+                assert "Success" in out.stdout, out
+                start = time.perf_counter()
+                await honk.install(device.address, apk)
+                ours = time.perf_counter() - start
+                if i:
+                    plain_t.append(plain)
+                    honk_t.append(ours)
+            p, h = statistics.median(plain_t), statistics.median(honk_t)
+            print(f"{mb:>5}MB {p:>17.3f}s {h:>12.3f}s {h / p:>6.2f}")
+            apk.unlink()
+    finally:
+        run("kill-server")
+        thread.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,20,100", help="APK sizes in MB, comma-separated")
+    parser.add_argument("--reps", type=int, default=5, help="timed repetitions per size")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="honk-bench-") as work:
+        asyncio.run(bench(sizes, args.reps, Path(work)))
+
+
+if __name__ == "__main__":
+    main()
