@@ -18,6 +18,7 @@ import shlex
 import shutil
 import struct
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -340,7 +341,7 @@ class AndroidDevices:
         package = await asyncio.to_thread(_check_apk, apk)
         size = apk.stat().st_size
         started = time.monotonic()
-        digest = asyncio.ensure_future(asyncio.to_thread(_sha256, apk))
+        digest = _sha256_in_background(apk)
         report(0.02, f"Sending {size / 1e6:.1f} MB to {serial}")
         try:
             if apk.suffix.lower() == ".apk":
@@ -497,6 +498,34 @@ def _pool_string(data: bytes, at: int, utf8: bool) -> str:
     else:
         at += 2
     return data[at : at + 2 * n].decode("utf-16-le")
+
+
+def _sha256_in_background(path: Path) -> asyncio.Future[str]:
+    """sha256 on its own low-priority thread, so it yields the CPU to adb during the send."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def work() -> None:
+        with contextlib.suppress(OSError, AttributeError):  # per-thread nice: Linux only
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            result = _sha256(path)
+        except OSError as exc:
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=work, name="honk-sha256", daemon=True).start()
+    return future
+
+
+def _settle(future: asyncio.Future[str], result: str | None, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result or "")
 
 
 def _sha256(path: Path) -> str:
