@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from desktop.adapters.editor_tool import TOOL_NAME, TOOL_TYPE, EditorTool, ToolOutcome
-from tests.helpers.gitrepo import SECRET, BoxedWorktree, make_boxed_worktree, tree_snapshot
+from tests.helpers.gitrepo import (
+    SECRET,
+    BoxedWorktree,
+    assert_same_tree,
+    make_boxed_worktree,
+    tree_snapshot,
+)
 
 
 @pytest.fixture
@@ -34,16 +40,6 @@ def root(tmp_path: Path) -> Path:
 @pytest.fixture
 def tool(root: Path) -> EditorTool:
     return EditorTool(root)
-
-
-@pytest.fixture(scope="module")
-def shared_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoxedWorktree]:
-    """One real worktree for the read-only confinement checks (each proves it changed nothing)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ("GIT_AUTHOR", "GIT_COMMITTER"):
-            mp.setenv(f"{var}_NAME", "Test Engineer")
-            mp.setenv(f"{var}_EMAIL", "engineer@example.invalid")
-        yield make_boxed_worktree(tmp_path_factory.mktemp("box"))
 
 
 @pytest.fixture
@@ -405,7 +401,7 @@ def test_hostile_paths_are_refused_and_touch_nothing(
         assert out.is_error, f"{category} {path!r} {tool_input['command']}: {out.content}"
         assert SECRET not in out.content and "TARGET" not in out.content
         assert not out.changed
-    assert tree_snapshot(box.base, box.root) == before
+    assert_same_tree(before, tree_snapshot(box.base, box.root))
     assert sorted(p.name for p in box.root.iterdir()) == inside_before
 
 
@@ -415,7 +411,7 @@ def test_non_string_paths_are_refused(shared_box: BoxedWorktree, bad: object) ->
     before = tree_snapshot(box.base, box.root)
     for tool_input in _commands(bad):
         err(tool.run(tool_input), "path must be a string")
-    assert tree_snapshot(box.base, box.root) == before
+    assert_same_tree(before, tree_snapshot(box.base, box.root))
 
 
 def test_error_messages_name_the_problem(shared_box: BoxedWorktree) -> None:
@@ -444,7 +440,7 @@ def test_a_directory_swapped_for_a_symlink_between_calls(box: BoxedWorktree) -> 
     for tool_input in _commands("sub/victim.txt") + _commands("sub/new.txt"):
         out = tool.run(tool_input)
         assert out.is_error and SECRET not in out.content
-    assert tree_snapshot(box.base, box.root) == before
+    assert_same_tree(before, tree_snapshot(box.base, box.root))
 
 
 def test_a_directory_flipping_to_a_symlink_during_calls(box: BoxedWorktree) -> None:
@@ -492,4 +488,4 @@ def test_a_directory_flipping_to_a_symlink_during_calls(box: BoxedWorktree) -> N
         stop.set()
         flipper.join()
     assert seen["ok"] and seen["refused"], seen  # both sides of the race were exercised
-    assert tree_snapshot(box.base, box.root) == before
+    assert_same_tree(before, tree_snapshot(box.base, box.root))

@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def make_repo(root: Path, files: dict[str, str] | None = None) -> RepoWithRemote
 
 @pytest.fixture
 def repo(tmp_path: Path) -> RepoWithRemote:
-    return make_repo(tmp_path / "git", {"README.md": "# sample\n", "app/greeting.py": 'GREETING = "Hello"\n'})
+    return make_repo(
+        tmp_path / "git", {"README.md": "# sample\n", "app/greeting.py": 'GREETING = "Hello"\n'}
+    )
 
 
 # ---- a worktree in a hostile neighbourhood, for the editor tool's confinement tests ----------
@@ -101,9 +104,10 @@ def make_boxed_worktree(base: Path) -> BoxedWorktree:
     return BoxedWorktree(base=base, root=root, repo=repo, secret=secret, outside=outside)
 
 
-def tree_snapshot(base: Path, skip: Path) -> dict[str, tuple[object, ...]]:
+def tree_snapshot(base: Path, skip: Path, *, content: bool = True) -> dict[str, tuple[object, ...]]:
     """Every entry under ``base`` except the contents of ``skip`` (its ``.git`` file is kept):
-    kind, mode, mtime and content (or link target). Compare two to prove nothing changed."""
+    kind, mode, inode, times and content (or link target). Compare two to prove nothing
+    changed. ``content=False`` skips hashing (the inode change time still betrays a write)."""
     snap: dict[str, tuple[object, ...]] = {}
     for dirpath, dirnames, filenames in os.walk(base):
         here = Path(dirpath)
@@ -117,8 +121,32 @@ def tree_snapshot(base: Path, skip: Path) -> dict[str, tuple[object, ...]]:
             if stat.S_ISLNK(st.st_mode):
                 snap[key] = ("link", os.readlink(p))
             elif stat.S_ISDIR(st.st_mode):
-                snap[key] = ("dir", st.st_mode)
+                snap[key] = ("dir", st.st_mode, st.st_ino)
             else:
-                digest = hashlib.sha256(p.read_bytes()).hexdigest()
-                snap[key] = ("file", st.st_mode, st.st_mtime_ns, digest)
+                digest = hashlib.sha256(p.read_bytes()).hexdigest() if content else ""
+                times = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size)
+                snap[key] = ("file", st.st_mode, *times, digest)
     return snap
+
+
+def assert_same_tree(
+    before: dict[str, tuple[object, ...]], after: dict[str, tuple[object, ...]]
+) -> None:
+    """Fail naming only the entries that appeared, vanished or changed."""
+    changed = {
+        key: (before.get(key), after.get(key))
+        for key in before.keys() | after.keys()
+        if before.get(key) != after.get(key)
+    }
+    assert not changed, f"outside the worktree changed: {changed}"
+
+
+@pytest.fixture(scope="module")
+def shared_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoxedWorktree]:
+    """One boxed worktree per test module, for checks that must leave it unchanged anyway."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("GIT_AUTHOR", "GIT_COMMITTER"):
+            mp.setenv(f"{var}_NAME", "Test Engineer")
+            mp.setenv(f"{var}_EMAIL", "engineer@example.invalid")
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        yield make_boxed_worktree(tmp_path_factory.mktemp("box"))
