@@ -186,7 +186,10 @@ class EditorTool:
                     raise _Refused(
                         f"view_range applies to files only, and {rel} is a directory", rel
                     )
-                return ToolOutcome(self._clip(self._listing(target), ""), False, rel)
+                head = (
+                    f"Files and directories up to 2 levels deep in {rel}, excluding hidden items:"
+                )
+                return ToolOutcome(f"{head}\n{self._clip(self._listing(target), '')}", False, rel)
             text = self._read_text(target)
             return ToolOutcome(self._numbered(text, view_range, rel), False, rel)
         finally:
@@ -518,8 +521,7 @@ class EditorTool:
             if fd != target.parent:
                 os.close(fd)
         more = f"\n[listing cut at {_MAX_LISTING} entries]" if len(lines) > _MAX_LISTING else ""
-        head = f"Files and directories up to 2 levels deep in {rel}, excluding hidden items:\n"
-        return head + "\n".join(lines[:_MAX_LISTING]) + more
+        return "\n".join(lines[:_MAX_LISTING]) + more
 
 
 def _entries(dir_fd: int) -> list[tuple[str, str]]:

@@ -113,6 +113,15 @@ def test_view_directory_two_levels_without_hidden(tool: EditorTool, root: Path) 
     err(tool.run({"command": "view", "path": "app", "view_range": [1, 2]}), "files only")
 
 
+def test_view_directory_truncation_keeps_the_header(root: Path) -> None:
+    for i in range(50):
+        (root / f"file{i:02d}.txt").write_text("x")
+    out = ok(EditorTool(root, max_characters=60).run({"command": "view", "path": "."}))
+    head, *rest = out.content.splitlines()
+    assert head == "Files and directories up to 2 levels deep in ., excluding hidden items:"
+    assert rest[-1].startswith("[output truncated to 60 characters.") and len(rest) < 10
+
+
 def test_view_empty_file(tool: EditorTool, root: Path) -> None:
     (root / "empty.txt").write_text("")
     assert ok(tool.run({"command": "view", "path": "empty.txt"})).content == "empty.txt is empty."
