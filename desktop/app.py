@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop.adapters.audit_log import AuditLog
 from desktop.adapters.journal import ChangeJournal
 from desktop.adapters.secrets import ANTHROPIC_KEY, SecretStore
+from desktop.approvals import ApprovalService
 from desktop.changes import ChangeService
 from desktop.core.bus import EventBus
 
@@ -45,6 +47,8 @@ class Services:
     bus: EventBus
     secrets: SecretStore
     changes: ChangeService
+    audit: AuditLog
+    approvals: ApprovalService
 
     def require_key(self) -> None:
         """Fail early, before any worktree exists, when no API key is set anywhere."""
@@ -89,4 +93,7 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
         secret_values=secret_values,
         backoff_s=backoff_s,
     )
-    return Services(home=home, env=env, journal=journal, bus=bus, secrets=secrets, changes=changes)
+    audit = AuditLog(home / "audit.sqlite3")
+    approvals = ApprovalService(home=home, changes=changes, audit=audit, secrets=secrets)
+    return Services(home=home, env=env, journal=journal, bus=bus, secrets=secrets,
+                    changes=changes, audit=audit, approvals=approvals)

@@ -17,12 +17,14 @@ from typing import Any
 
 from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
 from desktop.adapters.agent_prompt import system_prompt
+from desktop.adapters.build import BuildStep
 from desktop.adapters.editor_tool import EditorTool
 from desktop.adapters.journal import ChangeJournal
 from desktop.adapters.verifiers import VerifierRunner, VerifyStep
 from desktop.adapters.workspace import GitWorkspace, Worktree
+from desktop.core.approval import ApprovalStep
 from desktop.core.bus import EventBus
-from desktop.core.config import CONFIG_NAME, HonkConfig, load_config
+from desktop.core.config import CONFIG_NAME, DeviceConfig, HonkConfig, load_config
 from desktop.core.events import (
     ChangeCreated,
     ChangeFinished,
@@ -132,6 +134,7 @@ class ChangeService:
         secret_values: Callable[[], list[str]],
         prices: PriceTable | None = None,
         backoff_s: float = 1.0,
+        installer_for: Callable[[DeviceConfig, str | None], Step | None] | None = None,
     ) -> None:
         self.home = home
         self.journal = journal
@@ -140,6 +143,7 @@ class ChangeService:
         self.secret_values = secret_values
         self.prices = prices or PriceTable()
         self.backoff_s = backoff_s
+        self.installer_for = installer_for  # builds the install step for a device, if any
         self._client: Any = None
 
     def client(self) -> Any:
@@ -247,11 +251,31 @@ class ChangeService:
         def toolbox(_: ChangeContext) -> Toolbox:
             return Toolbox(edit=editor.run, file_diff=file_diff, run_verifiers=run_verifiers)
 
-        return [
+        steps: list[Step] = [
             AgentStep(self.client(), settings, toolbox),
             VerifyStep(runner, max_returns=config.agent.verify_rounds),
             CommitStep(workspace, worktree),
         ]
+        if config.judge.enabled:
+            steps.append(self._judge_step(ctx, workspace, worktree))
+        if config.build is not None:
+            steps.append(BuildStep(config.build, secrets=self.secret_values))
+        if config.device is not None and self.installer_for is not None:
+            installer = self.installer_for(config.device, ctx.device)
+            if installer is not None:
+                steps.append(installer)
+        steps.append(ApprovalStep())
+        return steps
+
+    def _judge_step(self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree) -> Step:
+        from desktop.adapters.judge import JudgeStep
+
+        async def diff() -> str:
+            return await asyncio.to_thread(workspace.diff, worktree)
+
+        return JudgeStep(self.client(), model=ctx.config.judge.model or ctx.model,
+                         diff_provider=diff, secret_values=self.secret_values,
+                         prices=self.prices, backoff_s=self.backoff_s)
 
     # -- after the fact -----------------------------------------------------------------
     def view(self, change_id: str) -> ChangeView:
@@ -289,7 +313,14 @@ class ChangeService:
             raise UsageError(f"change {view.id} is {view.state.value}, not interrupted")
         ctx, workspace, worktree = self.reopen(view)
         last = view.stages[-1].stage if view.stages else Stage.AGENT
-        start = Stage.AGENT if last is Stage.AGENT else Stage.VERIFY
+        if last is Stage.MERGE:
+            raise UsageError(f"change {view.id} was cut while merging: run `honk approve "
+                             f"{view.id}` to check the remote and finish the record")
+        # Work that may have been cut half-way (edits, a commit) is checked again.
+        start = {Stage.AGENT: Stage.AGENT, Stage.COMMIT: Stage.VERIFY}.get(last, last)
+        stages_here = {step.stage for step in self.steps(ctx, workspace, worktree)}
+        if start not in stages_here:
+            start = Stage.VERIFY
         if start is Stage.AGENT:
             diff = await asyncio.to_thread(workspace.diff, worktree)
             ctx.prompt = revise_prompt(

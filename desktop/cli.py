@@ -12,12 +12,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
 from desktop.core.config import ConfigError
 from desktop.core.events import event_to_dict
 from desktop.core.stages import ChangeState
+
+if TYPE_CHECKING:
+    from desktop.app import Services
 
 __all__ = ["main"]
 
@@ -41,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-turns", type=_positive_int, help="cap on model turns")
     run.add_argument("--target", help="branch to cut from and merge into")
     run.add_argument("--device", help="device serial to install on")
+    run.add_argument("--approve", action="store_true",
+                     help="approve and merge at the end if every required gate holds (scripted flow)")
 
     for name, help_text in (("history", "list changes"), ("show", "one change in full")):
         p = sub.add_parser(name, help=help_text)
@@ -60,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     reject = sub.add_parser("reject", help="discard a change's worktree and branch")
     reject.add_argument("id")
     reject.add_argument("--reason", default="")
+
+    approve = sub.add_parser("approve", help="approve a change's tested commit and merge it")
+    approve.add_argument("id")
+    approve.add_argument("--reason", default="", help="why (required with --override)")
+    approve.add_argument("--override", action="store_true",
+                         help="approve although a required gate is not met (journalled)")
+    approve.add_argument("--json", action="store_true")
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain")
+    export = audit_sub.add_parser("export", help="write the log out")
+    export.add_argument("--json", action="store_true", required=True)
     return parser
 
 
@@ -104,10 +122,7 @@ async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         services.close()
 
 
-async def _command(args: argparse.Namespace, services: object, out: TextIO) -> int:
-    from desktop.app import Services
-
-    assert isinstance(services, Services)
+async def _command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
     changes = services.changes
     if args.command == "history":
         views = changes.history()
@@ -127,9 +142,20 @@ async def _command(args: argparse.Namespace, services: object, out: TextIO) -> i
             HumanPrinter(out).show(view)
         return EXIT_OK
     if args.command == "reject":
-        changes.reject(args.id, args.reason)
+        await services.approvals.reject(args.id, args.reason)
         out.write(f"rejected {changes.view(args.id).id}: worktree and branch removed\n")
         return EXIT_OK
+    if args.command == "audit":
+        if args.audit_command == "export":
+            out.write(services.audit.export_json() + "\n")
+            return EXIT_OK
+        report = services.audit.verify()
+        out.write(f"{report}\n")
+        return EXIT_OK if report.ok else EXIT_FAILED
+    if args.command == "approve":
+        printer = JsonPrinter(out) if args.json else HumanPrinter(out)
+        return await _approve(services, args.id, printer, reason=args.reason,
+                              override=args.override)
 
     printer = JsonPrinter(out) if args.json else HumanPrinter(out)
     if args.command == "run":
@@ -154,8 +180,26 @@ async def _command(args: argparse.Namespace, services: object, out: TextIO) -> i
         )
         state = await _run_cancellable(coro)
     unsubscribe()
+    if args.command == "run" and args.approve and state is ChangeState.AWAITING_APPROVAL:
+        return await _approve(services, change_id, printer, reason="", override=False)
     printer.result(changes.view(change_id))
     return EXIT_OK if state in SUCCESS_STATES else EXIT_FAILED
+
+
+async def _approve(services: Services, change_id: str, printer: JsonPrinter | HumanPrinter,
+                   *, reason: str, override: bool) -> int:
+    from desktop.adapters.git_merge import MergeError
+
+    unsubscribe = services.bus.subscribe(printer.on_event)
+    try:
+        await services.approvals.approve(change_id, reason=reason, override=override)
+    except MergeError as exc:
+        print(f"honk: merge failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        unsubscribe()
+    printer.result(services.changes.view(change_id))
+    return EXIT_OK
 
 
 async def _run_cancellable(coro: object) -> ChangeState:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.gitrepo"]
+pytest_plugins = ["tests.helpers.gitrepo", "tests.helpers.adb"]
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,8 @@ def history(env: dict[str, str]) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_resume(repo: RepoWithRemote, tmp_path: Path) -> None:
+    repo.write("honk.toml", "[judge]\nenabled = false\n")
+    repo.commit_all("honk.toml")
     slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=3, delay_s=0.1)
     with ScriptedMessagesAPI([slow], expected_api_key=KEY) as first:
         env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": first.base_url}
@@ -60,11 +62,11 @@ def test_kill_9_mid_stream_then_resume(repo: RepoWithRemote, tmp_path: Path) -> 
         done = honk("resume", str(change["id"]), "--json", env=env)
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout.splitlines()[-1])
-        assert result["state"] == "committed"
+        assert result["state"] == "awaiting_approval"
         resumed_prompt = second.requests[0].body["messages"][0]["content"]
         assert "interrupted" in resumed_prompt and "Swedish greeting" in resumed_prompt
     [after] = history(env)
-    assert after["state"] == "committed"
+    assert after["state"] == "awaiting_approval"
     assert repo.git("rev-parse", str(after["branch"])) == result["commit"]
 
 

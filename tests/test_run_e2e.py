@@ -30,6 +30,9 @@ CONFIG = """
 model = "claude-sonnet-4-6"
 max_turns = 10
 
+[judge]
+enabled = false
+
 [[verify]]
 name = "greeting-is-swedish"
 command = ["python3", "-c", "import sys; t = open('app/greeting.py').read(); print(t); sys.exit(0 if 'Hej' in t else 1)"]
@@ -109,7 +112,7 @@ def test_happy_path_streams_edits_verifies_and_commits_on_its_own_branch(
     verifiers = [line for line in lines if line["type"] == "verifier_result"]
     assert verifiers and all(v["passed"] for v in verifiers)
     result = lines[-1]
-    assert result["type"] == "result" and result["state"] == "committed"
+    assert result["type"] == "result" and result["state"] == "awaiting_approval"
     branch, commit, worktree = str(result["branch"]), str(result["commit"]), Path(str(result["worktree"]))
     assert branch.startswith(f"honk/{result['change']}-make-the-greeting")
     assert configured.git("rev-parse", branch) == commit
@@ -130,7 +133,7 @@ def test_happy_path_streams_edits_verifies_and_commits_on_its_own_branch(
     assert "All verifiers passed" in str(tool_results[-1]["content"])
 
     code, history, _ = run_honk(["history", "--json"], None, monkeypatch, capsys)
-    assert code == 0 and history[0]["id"] == result["change"] and history[0]["state"] == "committed"
+    assert code == 0 and history[0]["id"] == result["change"] and history[0]["state"] == "awaiting_approval"
     code, shown, _ = run_honk(["show", str(result["change"])[:5], "--json"], None, monkeypatch, capsys)
     assert code == 0 and shown[0]["commit"] == commit
     assert any(e["type"] == "edit_applied" for e in shown[0]["events"])  # type: ignore[union-attr]
@@ -155,7 +158,7 @@ def test_failing_verifier_goes_back_to_the_agent_which_fixes_it(
     assert results == [False, True]
     feedback = api.requests[2].body["messages"][-1]["content"]
     assert "greeting-is-swedish failed" in str(feedback) and "Hallo" in str(feedback)
-    assert lines[-1]["state"] == "committed"
+    assert lines[-1]["state"] == "awaiting_approval"
 
 
 @pytest.mark.parametrize("request_text", ["", "   \n\t", "x" * 1_000_001])
@@ -281,7 +284,7 @@ def test_rate_limit_and_overload_are_retried(
     ])
     code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
                               api, monkeypatch, capsys)
-    assert code == 0 and lines[-1]["state"] == "committed"
+    assert code == 0 and lines[-1]["state"] == "awaiting_approval"
 
 
 def test_persistent_overload_fails_clearly_and_keeps_the_change(

@@ -366,6 +366,8 @@ def _merge_usage(into: dict[str, int], usage: Any) -> None:
 def _classify(exc: Exception) -> tuple[bool, str]:
     """Whether a failed turn is worth retrying, and a sentence about it."""
     status = getattr(exc, "status_code", None)
+    if status == 200:  # an SSE `error` event mid-stream (e.g. overloaded): worth another try
+        return True, f"the stream reported an error: {getattr(exc, 'message', exc)}"
     if isinstance(status, int):
         detail = getattr(exc, "message", str(exc))
         names = {

@@ -17,6 +17,7 @@ from desktop.core.stages import Stage
 __all__ = [
     "AgentText",
     "AgentTextDelta",
+    "Approved",
     "ChangeCreated",
     "ChangeFinished",
     "Committed",
@@ -25,6 +26,7 @@ __all__ = [
     "EditPreview",
     "EditRejected",
     "Event",
+    "Merged",
     "Notice",
     "RevisionRequested",
     "RunAttached",
@@ -273,3 +275,30 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approved(Event):
+    """A person approved exactly ``commit`` (and ``artifact_sha256``) for the merge."""
+
+    type: ClassVar[str] = "approved"
+    commit: str
+    actor: str
+    artifact_sha256: str | None = None
+    override: bool = False  # approved although a required gate was not met
+    unmet_gates: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Merged(Event):
+    """The approved commit reached the target: ``merged_commit`` is the target's new tip."""
+
+    type: ClassVar[str] = "merged"
+    commit: str
+    target: str
+    remote: str
+    merged_commit: str
+    method: str
+    already_merged: bool = False
+    pull_request: str = ""
