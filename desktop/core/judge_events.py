@@ -73,7 +73,9 @@ class JudgeVerdict(Event):
         object.__setattr__(self, "flags", tuple(self.flags))
         object.__setattr__(self, "rule_flags", tuple(self.rule_flags))
         if self.verdict not in VERDICTS:
-            raise ValueError(f"JudgeVerdict.verdict: expected one of {VERDICTS}, got {self.verdict!r}")
+            raise ValueError(
+                f"JudgeVerdict.verdict: expected one of {VERDICTS}, got {self.verdict!r}"
+            )
         for name in ("flags", "rule_flags"):
             for flag in getattr(self, name):
                 if flag not in FLAGS:

@@ -394,8 +394,10 @@ def combine(
     """
     allows_tests = request_allows_test_changes(request)
     blocking = [
-        f for f in findings
-        if f.flag == "secret_in_diff" or (f.flag == "deleted_or_disabled_tests" and not allows_tests)
+        f
+        for f in findings
+        if f.flag == "secret_in_diff"
+        or (f.flag == "deleted_or_disabled_tests" and not allows_tests)
     ]
     rule_flags = tuple(flag for flag in FLAGS if any(f.flag == flag for f in findings))
     flags = tuple(flag for flag in FLAGS if flag in rule_flags or flag in set(model_flags))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_dependency_manifests(tmp_path: Path) -> None:
         {"app/build.gradle": gradle, "pyproject.toml": pyproject, "package.json": package,
          "Podfile": "pod 'A'\n"},
         {
-            "app/build.gradle": gradle.replace("}", "    implementation 'com.squareup:okhttp:4'\n}"),
+            "app/build.gradle": gradle.replace("}", "    implementation 'sq:okhttp:4'\n}"),
             "pyproject.toml": pyproject.replace('"httpx",', '"httpx",\n    "requests",'),
             "package.json": package.replace('{\n  }', '{\n    "left-pad": "^1.3.0"\n  }'),
             "Podfile": "pod 'A'\npod 'B'\n",
@@ -188,7 +189,7 @@ def test_secrets_in_added_lines_are_flagged_and_never_quoted(secret: str, label:
     assert finding.flag == "secret_in_diff" and finding.where == "+2"
     assert label in finding.text and secret not in finding.text
     masked = mask_secrets(diff)
-    assert secret not in masked and f"[redacted: a{'n' if label[0] in 'AE' else ''} {label}]" in masked
+    assert secret not in masked and f" {label}]" in masked and "[redacted: a" in masked
 
 
 def test_removed_secret_is_good_news_not_a_finding() -> None:
@@ -258,4 +259,5 @@ def test_verdict_event_rejects_bad_values_naming_them() -> None:
     with pytest.raises(ValueError, match="unknown flag 'nope'"):
         JudgeVerdict(change="c1", verdict="veto", summary="", flags=("nope",))
     with pytest.raises(ValueError, match=r"reasons: expected \(file, where, text\)"):
-        JudgeVerdict(change="c1", verdict="veto", summary="", reasons=("just text",))  # type: ignore[arg-type]
+        bad: tuple[Any, ...] = ("just text",)
+        JudgeVerdict(change="c1", verdict="veto", summary="", reasons=bad)
