@@ -400,7 +400,8 @@ def combine(
         or (f.flag == "deleted_or_disabled_tests" and not allows_tests)
     ]
     rule_flags = tuple(flag for flag in FLAGS if any(f.flag == flag for f in findings))
-    flags = tuple(flag for flag in FLAGS if flag in rule_flags or flag in set(model_flags))
+    said = set(model_flags)
+    flags = tuple(flag for flag in FLAGS if flag in rule_flags or flag in said)
     all_reasons = (*reasons, *(f.reason() for f in findings))
     verdict = model_verdict
     if model_verdict == "approve" and blocking:
