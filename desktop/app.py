@@ -18,6 +18,7 @@ from desktop.adapters.secrets import ANTHROPIC_KEY, SecretStore
 from desktop.approvals import ApprovalService
 from desktop.changes import ChangeService
 from desktop.core.bus import EventBus
+from desktop.devices import InstallSteps
 
 __all__ = ["MissingKey", "Services", "build_services", "default_home"]
 
@@ -92,6 +93,7 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
         client_factory=client_factory,
         secret_values=secret_values,
         backoff_s=backoff_s,
+        installer_for=InstallSteps(env),
     )
     audit = AuditLog(home / "audit.sqlite3")
     approvals = ApprovalService(home=home, changes=changes, audit=audit, secrets=secrets)

@@ -268,14 +268,14 @@ class ChangeService:
         return steps
 
     def _judge_step(self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree) -> Step:
-        from desktop.adapters.judge import JudgeStep
+        from desktop.adapters.judge import JudgeSettings, JudgeStep
 
         async def diff() -> str:
             return await asyncio.to_thread(workspace.diff, worktree)
 
-        return JudgeStep(self.client(), model=ctx.config.judge.model or ctx.model,
-                         diff_provider=diff, secret_values=self.secret_values,
-                         prices=self.prices, backoff_s=self.backoff_s)
+        settings = JudgeSettings(model=ctx.config.judge.model, prices=self.prices)
+        return JudgeStep(self.client(), diff, secret_values=self.secret_values,
+                         settings=settings)
 
     # -- after the fact -----------------------------------------------------------------
     def view(self, change_id: str) -> ChangeView:

@@ -169,3 +169,41 @@ def test_run_with_approve_is_the_scripted_flow(
     assert code == 0, out
     assert lines[-1]["state"] == "merged"
     assert run_git(repo.remote, "show", "main:app/greeting.py") == 'GREETING = "Hej"'
+
+
+def test_judge_veto_goes_back_to_the_agent_then_approval_carries_the_verdict(
+        repo: RepoWithRemote, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.sim.messages_routing import Route, route_by
+    from desktop.sim.messages_script import tool_turn
+
+    veto = {"verdict": "veto", "summary": "The title changed too.", "flags": ["out_of_scope"],
+            "reasons": [{"file": "app/greeting.py", "where": "+1", "text": "not asked for"}]}
+    approve = {"verdict": "approve", "summary": "Only the greeting changed.", "reasons": [],
+               "flags": []}
+    scripts = {
+        "judge": [tool_turn("submit_verdict", veto), tool_turn("submit_verdict", approve)],
+        "agent": [edit_turn("app/greeting.py", '"Hello"', '"Hej!"'), text_turn("Done."),
+                  edit_turn("app/greeting.py", '"Hej!"', '"Hej"'), text_turn("Scoped down.")],
+    }
+    router = route_by([Route(key="judge", tool="submit_verdict"), Route(key="agent")])
+    repo.git("config", "user.name", "Ada Approver")
+    repo.git("config", "user.email", "ada@example.invalid")
+    repo.write("honk.toml", config('["verified", "judged"]').replace("enabled = false", "enabled = true"))
+    repo.commit_all("honk.toml")
+    repo.git("push", "-q", "origin", "main")
+    with ScriptedMessagesAPI(scripts, router, expected_api_key=KEY) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        code, lines, out = honk(capsys, "run", "Swedish greeting", "--repo", str(repo.path),
+                                "--json", "--approve")
+        assert code == 0, out
+        verdicts = [x["verdict"] for x in lines if x["type"] == "judge_verdict"]
+        assert verdicts == ["veto", "approve"]
+        # The veto's reasons reached the agent as its next prompt.
+        second_agent = server.message_requests("agent")[2].body["messages"]
+        assert "not asked for" in json.dumps(second_agent)
+    assert lines[-1]["state"] == "merged"
+    assert run_git(repo.remote, "show", "main:app/greeting.py") == 'GREETING = "Hej"'
+    record = audit_records(capsys)[0]
+    assert str(record["judge_verdict"]).startswith("approve: Only the greeting changed.")

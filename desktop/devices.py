@@ -1,0 +1,49 @@
+"""Which test device a change is installed on: builds the install step for honk.toml's
+``[device]`` and the device the person chose (``--device`` or the GUI's picker)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from desktop.adapters.android import AndroidDevices
+from desktop.adapters.install import AndroidInstaller, Installer, InstallStep
+from desktop.adapters.ios import IosDevices, IosInstaller
+from desktop.adapters.local_device import LocalDevice
+from desktop.core.config import DeviceConfig
+from desktop.core.pipeline import ChangeContext, Step
+
+__all__ = ["InstallSteps"]
+
+
+class InstallSteps:
+    """``installer_for`` for :class:`desktop.changes.ChangeService`.
+
+    Android and iOS install only when a device was chosen: a change made with no phone at
+    hand stops at approval instead of failing. A local device is this computer: always.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self._android: AndroidDevices | None = None
+
+    def android(self) -> AndroidDevices:
+        if self._android is None:
+            self._android = AndroidDevices(adb_path=self.env.get("HONK_ADB") or None,
+                                           env=self.env)
+        return self._android
+
+    def __call__(self, device: DeviceConfig, serial: str | None) -> Step | None:
+        if device.kind == "local":
+            def local(ctx: ChangeContext) -> Installer:
+                return LocalDevice(device.install, device.launch, cwd=Path(ctx.worktree),
+                                   package=device.package)
+            return InstallStep(local)
+        if serial is None:
+            return None
+        if device.kind == "ios":
+            ios = IosDevices()
+            return InstallStep(lambda ctx: IosInstaller(ios, serial, device.package))
+        android = self.android()
+        return InstallStep(
+            lambda ctx: AndroidInstaller(android, serial, device.package, device.activity))
