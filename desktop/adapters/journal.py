@@ -16,6 +16,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+# Event types defined beside the stages that emit them register themselves on import; the
+# journal must know every type it may read back.
+from desktop.core import build_events, judge_events  # noqa: F401
 from desktop.core.events import Event, VerifierResult, event_from_dict, event_to_dict
 from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView, StageView, fold, fold_one
