@@ -50,6 +50,7 @@ class Services:
     changes: ChangeService
     audit: AuditLog
     approvals: ApprovalService
+    installers: InstallSteps
 
     def require_key(self) -> None:
         """Fail early, before any worktree exists, when no API key is set anywhere."""
@@ -86,6 +87,7 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
             api_key=key, base_url=env.get("ANTHROPIC_BASE_URL"), max_retries=2
         )
 
+    installers = InstallSteps(env)
     changes = ChangeService(
         home=home,
         journal=journal,
@@ -93,9 +95,10 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
         client_factory=client_factory,
         secret_values=secret_values,
         backoff_s=backoff_s,
-        installer_for=InstallSteps(env),
+        installer_for=installers,
     )
     audit = AuditLog(home / "audit.sqlite3")
     approvals = ApprovalService(home=home, changes=changes, audit=audit, secrets=secrets)
     return Services(home=home, env=env, journal=journal, bus=bus, secrets=secrets,
-                    changes=changes, audit=audit, approvals=approvals)
+                    changes=changes, audit=audit, approvals=approvals,
+                    installers=installers)

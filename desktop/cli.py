@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="approve although a required gate is not met (journalled)")
     approve.add_argument("--json", action="store_true")
 
+    devices = sub.add_parser("devices", help="list connected test devices (Android, iOS)")
+    devices.add_argument("--json", action="store_true")
+
+    key = sub.add_parser("key", help="store a secret in the OS keyring (never in a file)")
+    key.add_argument("action", choices=["set"])
+    key.add_argument("name", choices=["anthropic", "github"])
+
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     audit_sub.add_parser("verify", help="recompute the hash chain")
@@ -152,6 +159,10 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
         report = services.audit.verify()
         out.write(f"{report}\n")
         return EXIT_OK if report.ok else EXIT_FAILED
+    if args.command == "devices":
+        return await _devices(services, out, as_json=args.json)
+    if args.command == "key":
+        return _store_key(services, args.name)
     if args.command == "approve":
         printer = JsonPrinter(out) if args.json else HumanPrinter(out)
         return await _approve(services, args.id, printer, reason=args.reason,
@@ -217,6 +228,58 @@ async def _run_cancellable(coro: object) -> ChangeState:
         return await task
     except asyncio.CancelledError:
         return ChangeState.CANCELLED
+
+
+async def _devices(services: Services, out: TextIO, *, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from desktop.adapters.android import DeviceError
+    from desktop.adapters.ios import IosDevices, IosError
+
+    rows: list[dict[str, object]] = []
+    problems: list[str] = []
+    try:
+        for d in await services.installers.android().list():
+            rows.append({"kind": "android", **asdict(d)})
+    except DeviceError as exc:
+        problems.append(f"android: {exc}")
+    try:
+        for i in await IosDevices().list():
+            rows.append({"kind": "ios", **asdict(i)})
+    except IosError as exc:
+        problems.append(f"ios: {exc}")
+    if as_json:
+        for row in rows:
+            out.write(json.dumps({"type": "device", "change": None, **row}) + "\n")
+    else:
+        for row in rows:
+            label = row.get("model") or row.get("name") or ""
+            out.write(f"{row['kind']:<8} {row.get('serial') or row.get('udid')}  "
+                      f"{row.get('state', '')}  {label}  {row.get('hint', '')}\n")
+        if not rows:
+            out.write("no devices connected: plug a phone in with USB debugging on "
+                      "(or `adb connect HOST:PORT`)\n")
+    for problem in problems:
+        print(f"honk: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _store_key(services: Services, name: str) -> int:
+    import getpass
+
+    from desktop.adapters.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, SecretsUnavailable
+
+    label = {"anthropic": "Anthropic API key", "github": "GitHub token"}[name]
+    value = getpass.getpass(f"{label} (input hidden): ") if sys.stdin.isatty() else sys.stdin.readline()
+    value = value.strip()
+    if not value:
+        return _usage(f"no {label} given; nothing was stored")
+    try:
+        services.secrets.set(ANTHROPIC_KEY if name == "anthropic" else GITHUB_TOKEN, value)
+    except SecretsUnavailable as exc:
+        return _usage(str(exc))
+    print(f"stored the {label} in the keyring")
+    return EXIT_OK
 
 
 def _usage(message: str) -> int:
