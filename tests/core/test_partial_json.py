@@ -79,6 +79,6 @@ def test_each_character_is_scanned_once() -> None:
     # and the deltas add up to exactly the value (no re-emission of earlier text).
     value = "x" * 200_000
     text = json.dumps({"command": "create", "path": "big.txt", "file_text": value})
-    parser, streamed = feed_in_pieces(text, [20])
+    _parser, streamed = feed_in_pieces(text, [20])
     assert streamed["file_text"] == value
     assert sum(len(v) for v in streamed.values()) == len(value) + len("create") + len("big.txt")
