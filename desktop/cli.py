@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("action", choices=["set"])
     key.add_argument("name", choices=["anthropic", "github"])
 
+    demo = sub.add_parser("demo", help="try the whole flow with a scripted model and a virtual "
+                          "phone (no API key, phone or token needed)")
+    demo.add_argument("--headless", action="store_true",
+                      help="run one suggested request through the CLI instead of the window")
+    demo.add_argument("--json", action="store_true", help="one JSON event per line")
+
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     audit_sub.add_parser("verify", help="recompute the hash chain")
@@ -104,8 +110,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.gui_main import run_gui  # Qt only here
 
         return run_gui()
+    if args.command == "demo":
+        return _demo(args)
     try:
         return asyncio.run(_dispatch(args, sys.stdout))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """`honk demo`: its own throw-away services, never the person's HONK_HOME."""
+    from desktop.demo import DemoError, run_headless
+
+    if not args.headless:
+        return _usage("the demo window is not built yet; run `honk demo --headless`")
+    try:
+        return asyncio.run(run_headless(sys.stdout, json_lines=args.json))
+    except DemoError as exc:
+        return _usage(str(exc))
     except KeyboardInterrupt:
         return 130
 

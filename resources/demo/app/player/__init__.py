@@ -1,0 +1,1 @@
+"""Honk Player: a tiny mobile-style music player (the `honk demo` sample app)."""
