@@ -1,0 +1,80 @@
+"""`honk` with no arguments: the window, on one asyncio loop that is Qt's (qasync)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+__all__ = ["main", "run_gui"]
+
+log = logging.getLogger("honk.gui")
+
+
+def install_excepthook() -> None:
+    """Log an uncaught error and show it, instead of Qt aborting silently."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        log.error("uncaught error:\n%s", text)
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Honk", f"Unexpected error: {value}")
+            box.setDetailedText(text)
+            box.open()
+
+    sys.excepthook = hook
+
+
+async def main() -> int:
+    """Build the services and the window; return when the person quits."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import build_services
+    from desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    services = build_services()
+    settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(services, settings)
+    done = asyncio.get_running_loop().create_future()
+    window.finished.connect(lambda: done.done() or done.set_result(None))
+    app.aboutToQuit.connect(lambda: done.done() or done.set_result(None))
+    window.start()
+    window.show()
+    try:
+        await done
+    finally:
+        if not window.quitting:
+            window.quitting = True
+            await window.bridge.shutdown()
+        services.close()
+    return 0
+
+
+def run_gui() -> int:
+    """Start Qt, then run :func:`main` on a qasync loop."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.icons import icon, stylesheet
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Honk")
+    app.setOrganizationName("Honk")
+    app.setDesktopFileName("honk")
+    app.setWindowIcon(icon("honk"))
+    app.setQuitOnLastWindowClosed(False)  # closing the window leaves agents running in the tray
+    app.setStyleSheet(stylesheet())
+    install_excepthook()
+    try:
+        return asyncio.run(main(), loop_factory=qasync.QEventLoop)
+    except asyncio.CancelledError:
+        return 0

@@ -1,0 +1,239 @@
+"""The one object between the UI and the services: events in as Qt signals, intents out.
+
+The bus may call us from a worker thread (``changes.create`` runs in one); events are
+handed to the loop thread and delivered in batches, once per loop iteration, in order.
+Runs share a concurrency limit: a change waiting for a slot is shown as queued and is
+never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.app import Services
+from desktop.changes import RunOptions, UsageError
+from desktop.core.events import ChangeFinished, Event
+from desktop.core.stages import ChangeState
+from desktop.core.state import ChangeView, fold_one
+
+__all__ = ["Bridge"]
+
+
+class Bridge(QObject):
+    """Subscribes to the EventBus; forwards send/cancel/revise/reject/approve/install."""
+
+    events = Signal(object)  # list[Event], in emission order, every change
+    change_updated = Signal(object)  # ChangeView after a durable event
+    capacity_changed = Signal(int, int, int)  # running, queued, limit
+    message = Signal(str, str)  # level ("info" | "warning" | "error"), text
+
+    def __init__(self, services: Services, *, max_concurrent: int = 2,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.changes = services.changes
+        self.limit = max(1, max_concurrent)
+        self.views: dict[str, ChangeView] = {}
+        self.after_delivery: Callable[[list[Event]], None] | None = None  # bench probe
+        self._slots = asyncio.Semaphore(self.limit)
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._queued: set[str] = set()
+        self._running: set[str] = set()
+        self._pending: list[Event] = []
+        self._scheduled = False
+        self._thread = threading.get_ident()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Load the history and start listening. Call on the loop thread."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        for view in self.changes.history():
+            self.views[view.id] = view
+        self._unsubscribe = self.services.bus.subscribe(self._on_bus_event)
+
+    async def shutdown(self) -> None:
+        """Cancel every run (each journals itself as cancelled) and stop listening."""
+        tasks = [*self._tasks.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        await self.changes.aclose()
+
+    # -- state -------------------------------------------------------------------------
+    def ordered_views(self) -> list[ChangeView]:
+        return sorted(self.views.values(), key=lambda v: v.created_at, reverse=True)
+
+    def is_active(self, change_id: str) -> bool:
+        """Running or queued in this process."""
+        return change_id in self._tasks
+
+    def active_count(self) -> int:
+        return len(self._tasks)
+
+    def queued(self) -> set[str]:
+        return set(self._queued)
+
+    def set_limit(self, limit: int) -> None:
+        """Raise or lower the number of concurrent runs (queued runs start as slots free)."""
+        limit = max(1, limit)
+        for _ in range(limit - self.limit):
+            self._slots.release()
+        if limit < self.limit:
+            self._spawn(self._shrink(self.limit - limit))
+        self.limit = limit
+        self._emit_capacity()
+
+    async def _shrink(self, by: int) -> None:
+        for _ in range(by):
+            await self._slots.acquire()
+
+    # -- intents -----------------------------------------------------------------------
+    async def send_request(self, text: str, repo: Path, options: RunOptions) -> str:
+        """Create the change (worktree cut off the loop thread) and queue its run.
+
+        Raises UsageError, ConfigError, WorkspaceError or MissingKey with a message meant
+        for the person; nothing is created then.
+        """
+        await asyncio.to_thread(self.services.require_key)
+        ctx, workspace, worktree = await asyncio.to_thread(
+            self.changes.create, text, repo, options
+        )
+        self._schedule(ctx.change_id, lambda: self.changes.run(ctx, workspace, worktree))
+        return ctx.change_id
+
+    def revise(self, change_id: str, message: str) -> None:
+        """Send a follow-up to a change that is not running."""
+        if self.is_active(change_id):
+            raise UsageError(f"change {change_id} is still running; cancel it first")
+        self.services.require_key()
+        self._schedule(change_id, lambda: self.changes.revise(change_id, message))
+
+    def cancel(self, change_id: str) -> bool:
+        """Cancel a running or queued change; False if it is not active here."""
+        task = self._tasks.get(change_id)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    def reject(self, change_id: str, reason: str = "") -> asyncio.Task[Any]:
+        """Discard the worktree and branch (git runs off the loop thread)."""
+        return self._spawn(self._guard(asyncio.to_thread(self.changes.reject, change_id, reason)))
+
+    def approve(self, change_id: str) -> bool:
+        """Approve through the service's approval stage when it exists."""
+        return self._optional("approve", change_id,
+                              self.tr("approval arrives with the approval stage"))
+
+    def install(self, change_id: str) -> bool:
+        """Install the change's build on its device when the service can."""
+        return self._optional("install", change_id,
+                              self.tr("installing arrives with the install stage"))
+
+    async def load_events(self, change_id: str) -> list[Event]:
+        """The journalled events of a change, read off the loop thread."""
+        return await asyncio.to_thread(self.services.journal.events, change_id)
+
+    def _optional(self, method: str, change_id: str, missing: str) -> bool:
+        func = getattr(self.changes, method, None)
+        if not callable(func):
+            self.message.emit("info", missing)
+            return False
+        result = func(change_id)
+        if inspect.isawaitable(result):
+            self._spawn(self._guard(result))
+        return True
+
+    # -- running -----------------------------------------------------------------------
+    def _schedule(self, change_id: str, start: Callable[[], Awaitable[ChangeState]]) -> None:
+        self._queued.add(change_id)
+        task = asyncio.ensure_future(self._run(change_id, start))
+        self._tasks[change_id] = task
+        self._emit_capacity()
+
+    async def _run(self, change_id: str, start: Callable[[], Awaitable[ChangeState]]) -> None:
+        try:
+            async with self._slots:
+                self._queued.discard(change_id)
+                self._running.add(change_id)
+                self._emit_capacity()
+                await start()
+        except asyncio.CancelledError:
+            if change_id in self._queued:  # never started: the pipeline cannot journal it
+                self.services.bus.emit(ChangeFinished(
+                    change=change_id, state=ChangeState.CANCELLED.value,
+                    reason="cancelled while queued"))
+        except Exception as exc:  # a usage error raised inside revise, a journal failure
+            self.message.emit("error", self.tr("change {id}: {error}").format(
+                id=change_id, error=exc))
+        finally:
+            self._queued.discard(change_id)
+            self._running.discard(change_id)
+            self._tasks.pop(change_id, None)
+            self._emit_capacity()
+
+    async def _guard(self, awaitable: Awaitable[Any]) -> None:
+        try:
+            await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.message.emit("error", str(exc))
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def _emit_capacity(self) -> None:
+        self.capacity_changed.emit(len(self._running), len(self._queued), self.limit)
+
+    # -- events ------------------------------------------------------------------------
+    def _on_bus_event(self, event: Event) -> None:
+        if threading.get_ident() == self._thread or self._loop is None:
+            self._enqueue(event)
+        else:
+            self._loop.call_soon_threadsafe(self._enqueue, event)
+
+    def _enqueue(self, event: Event) -> None:
+        self._pending.append(event)
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self._flush)
+        except RuntimeError:  # no loop running (start-up, tests): deliver now
+            self._flush()
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        changed: dict[str, ChangeView] = {}
+        for event in batch:
+            if event.ephemeral:
+                continue
+            view = fold_one(self.views.get(event.change) or ChangeView(id=event.change), event)
+            self.views[event.change] = changed[event.change] = view
+        self.events.emit(batch)
+        for view in changed.values():
+            self.change_updated.emit(view)
+        if self.after_delivery is not None:
+            self.after_delivery(batch)

@@ -1,0 +1,183 @@
+"""The request composer (new change) and the follow-up box (revise the selected change)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.changes import RunOptions
+
+__all__ = ["KNOWN_MODELS", "Composer", "FollowUp"]
+
+KNOWN_MODELS = ("claude-sonnet-4-6", "claude-opus-4-5", "claude-haiku-4-5")
+MAX_RECENT = 8
+
+
+class Composer(QWidget):
+    """Multi-line request, repo picker (recent repos), device and model pickers."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.request = QPlainTextEdit()
+        self.request.setObjectName("requestEdit")
+        self.request.setAccessibleName(self.tr("Request"))
+        self.request.setPlaceholderText(
+            self.tr("Describe the change, e.g. “the play button overlaps the title on small "
+                    "screens”. Ctrl+Enter sends."))
+        self.request.setTabChangesFocus(True)
+        self.request.setFixedHeight(84)
+        self.repo = QComboBox()
+        self.repo.setObjectName("repoPicker")
+        self.repo.setEditable(True)
+        self.repo.setAccessibleName(self.tr("Repository"))
+        self.repo.setToolTip(self.tr("The git repository to change (recent ones are listed)"))
+        self.repo.setMinimumContentsLength(24)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setAccessibleName(self.tr("Choose repository folder"))
+        browse.clicked.connect(self._browse)
+        self.device = QComboBox()
+        self.device.setObjectName("devicePicker")
+        self.device.setEditable(True)
+        self.device.setAccessibleName(self.tr("Device"))
+        self.device.addItem(self.tr("No device"), "")
+        self.model = QComboBox()
+        self.model.setObjectName("modelPicker")
+        self.model.setEditable(True)
+        self.model.setAccessibleName(self.tr("Model"))
+        self.model.addItem(self.tr("Repository default"), "")
+        for m in KNOWN_MODELS:
+            self.model.addItem(m, m)
+        self.send_button = QPushButton(self.tr("Send"))
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName(self.tr("Send request"))
+        self.send_button.setDefault(True)
+        self.error = QLabel()
+        self.error.setObjectName("errorLabel")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+
+        repo_row = QHBoxLayout()
+        repo_row.addWidget(self.repo, 1)
+        repo_row.addWidget(browse)
+        pickers = QFormLayout()
+        pickers.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        pickers.addRow(self.tr("Repo"), repo_row)
+        row = QHBoxLayout()
+        row.addWidget(self.device, 1)
+        row.addWidget(QLabel(self.tr("Model")))
+        row.addWidget(self.model, 1)
+        row.addWidget(self.send_button)
+        pickers.addRow(self.tr("Device"), row)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.request)
+        layout.addLayout(pickers)
+        layout.addWidget(self.error)
+
+    def set_recent_repos(self, repos: list[str]) -> None:
+        self.repo.clear()
+        for r in repos[:MAX_RECENT]:
+            self.repo.addItem(r)
+
+    def recent_repos(self) -> list[str]:
+        """The current repo first, then the others, de-duplicated."""
+        current = self.repo.currentText().strip()
+        others = [self.repo.itemText(i) for i in range(self.repo.count())]
+        out: list[str] = []
+        for r in [current, *others]:
+            if r and r not in out:
+                out.append(r)
+        return out[:MAX_RECENT]
+
+    def set_default_model(self, model: str) -> None:
+        if model:
+            index = self.model.findData(model)
+            if index < 0:
+                self.model.addItem(model, model)
+                index = self.model.count() - 1
+            self.model.setCurrentIndex(index)
+
+    def options(self) -> RunOptions:
+        return RunOptions(model=_choice(self.model), device=_choice(self.device))
+
+    def repo_path(self) -> Path | None:
+        text = self.repo.currentText().strip()
+        return Path(text).expanduser() if text else None
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    def clear_request(self) -> None:
+        self.request.clear()
+        self.show_error("")
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the repository"),
+                                                  self.repo.currentText())
+        if folder:
+            self.repo.setCurrentText(folder)
+
+
+def _choice(combo: QComboBox) -> str | None:
+    """An item's data when the text names an item ("No device" means None), else the text."""
+    text = combo.currentText().strip()
+    index = combo.findText(text)
+    if index >= 0:
+        return str(combo.itemData(index) or "") or None
+    return text or None
+
+
+class FollowUp(QWidget):
+    """A follow-up message that revises the selected change (Ctrl+Enter sends it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("followUp")
+        self.change_id: str | None = None
+        self.label = QLabel()
+        self.edit = QPlainTextEdit()
+        self.edit.setObjectName("followUpEdit")
+        self.edit.setAccessibleName(self.tr("Follow-up message"))
+        self.edit.setTabChangesFocus(True)
+        self.edit.setFixedHeight(56)
+        self.button = QPushButton(self.tr("Revise"))
+        self.button.setObjectName("reviseButton")
+        self.button.setAccessibleName(self.tr("Send follow-up"))
+        row = QHBoxLayout()
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.label)
+        layout.addLayout(row)
+        self.set_change(None, running=False)
+
+    def set_change(self, change_id: str | None, *, running: bool) -> None:
+        self.change_id = change_id
+        self.setVisible(change_id is not None)
+        enabled = change_id is not None and not running
+        self.edit.setEnabled(enabled)
+        self.button.setEnabled(enabled)
+        self.label.setText(
+            self.tr("Follow-up for change {id}").format(id=change_id) if not running
+            else self.tr("Change {id} is running; cancel it (Esc) to revise").format(id=change_id))
+        self.edit.setPlaceholderText(self.tr("Ask for a revision… (Ctrl+Enter)"))

@@ -1,0 +1,175 @@
+"""What the diff view shows for each change, kept per change so switching is instant.
+
+Pure Python (no Qt): applied diffs per file, and the edit still streaming per tool call.
+Previews hold only the appended deltas, so a long streamed edit stays linear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from desktop.core.events import EditApplied, EditPreview, EditRejected, Event
+
+__all__ = [
+    "LARGE_DIFF_CHARS",
+    "LARGE_DIFF_LINES",
+    "ChangeDiff",
+    "DiffRow",
+    "FileEntry",
+    "Preview",
+    "parse_unified",
+    "side_by_side",
+]
+
+LARGE_DIFF_LINES = 20_000  # beyond this a file is summarized, not rendered line by line
+LARGE_DIFF_CHARS = 4_000_000
+
+
+@dataclass
+class Preview:
+    """An edit still streaming: the text of each field so far, in arrival order."""
+
+    tool_use_id: str
+    command: str
+    path: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def text(self, name: str) -> str:
+        return "".join(self.fields.get(name, ()))
+
+
+@dataclass
+class FileEntry:
+    path: str
+    diff: str = ""
+    added: int = 0
+    removed: int = 0
+    preview: Preview | None = None
+    rejected: str = ""
+
+    @property
+    def binary(self) -> bool:
+        return any(
+            ln.startswith(("Binary files ", "GIT binary patch")) for ln in self.diff.splitlines()[:8]
+        )
+
+    @property
+    def large(self) -> bool:
+        return len(self.diff) > LARGE_DIFF_CHARS or self.diff.count("\n") > LARGE_DIFF_LINES
+
+
+@dataclass
+class ChangeDiff:
+    """Files touched by one change, in the order the agent first touched them."""
+
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    previews: dict[str, Preview] = field(default_factory=dict)  # by tool_use_id
+
+    def entry(self, path: str) -> FileEntry:
+        if path not in self.files:
+            self.files[path] = FileEntry(path)
+        return self.files[path]
+
+    def apply(self, event: Event) -> str | None:
+        """Fold one event in; returns the affected path (None if not a diff event)."""
+        if isinstance(event, EditPreview):
+            preview = self.previews.get(event.tool_use_id)
+            if preview is None:
+                preview = Preview(event.tool_use_id, event.command, event.path)
+                self.previews[event.tool_use_id] = preview
+            preview.command = event.command or preview.command
+            preview.path = event.path or preview.path
+            preview.fields.setdefault(event.field, []).append(event.delta)
+            if preview.path:
+                self.entry(preview.path).preview = preview
+            return preview.path or None
+        if isinstance(event, EditApplied):
+            entry = self.entry(event.path)
+            entry.diff, entry.added, entry.removed = event.diff, event.added, event.removed
+            entry.preview, entry.rejected = None, ""
+            self.previews.pop(event.tool_use_id, None)
+            return event.path
+        if isinstance(event, EditRejected):
+            preview = self.previews.pop(event.tool_use_id, None)
+            path = event.path or (preview.path if preview else "")
+            if not path:
+                return None
+            entry = self.entry(path)
+            entry.preview, entry.rejected = None, event.error
+            if not entry.diff:  # never landed: nothing to show for this file
+                self.files.pop(path, None)
+            return path
+        return None
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One rendered line: kind is hunk | add | del | ctx | meta; numbers are 1-based."""
+
+    kind: str
+    text: str
+    old: int | None = None
+    new: int | None = None
+
+
+def parse_unified(diff: str) -> list[DiffRow]:
+    """Rows of a git unified diff with line numbers; file headers are dropped."""
+    rows: list[DiffRow] = []
+    old = new = 0
+    in_hunk = False
+    for line in diff.splitlines():
+        if line.startswith("@@"):
+            in_hunk = True
+            old, new = _hunk_start(line)
+            rows.append(DiffRow("hunk", line))
+        elif not in_hunk:
+            continue  # diff --git / index / --- / +++ headers: the file tree names the file
+        elif line.startswith("+"):
+            rows.append(DiffRow("add", line[1:], None, new))
+            new += 1
+        elif line.startswith("-"):
+            rows.append(DiffRow("del", line[1:], old, None))
+            old += 1
+        elif line.startswith("\\"):
+            rows.append(DiffRow("meta", line))
+        else:
+            rows.append(DiffRow("ctx", line[1:], old, new))
+            old += 1
+            new += 1
+    return rows
+
+
+def _hunk_start(line: str) -> tuple[int, int]:
+    try:
+        ranges = line.split("@@")[1].split()
+        old = int(ranges[0][1:].split(",")[0])
+        new = int(ranges[1][1:].split(",")[0])
+        return old, new
+    except (IndexError, ValueError):
+        return 0, 0
+
+
+def side_by_side(rows: list[DiffRow]) -> list[tuple[DiffRow | None, DiffRow | None]]:
+    """Pair deletions with additions; the shorter side of a run gets fillers (None)."""
+    pairs: list[tuple[DiffRow | None, DiffRow | None]] = []
+    dels: list[DiffRow] = []
+    adds: list[DiffRow] = []
+
+    def flush() -> None:
+        for i in range(max(len(dels), len(adds))):
+            pairs.append((dels[i] if i < len(dels) else None, adds[i] if i < len(adds) else None))
+        dels.clear()
+        adds.clear()
+
+    for row in rows:
+        if row.kind == "del":
+            if adds:
+                flush()
+            dels.append(row)
+        elif row.kind == "add":
+            adds.append(row)
+        else:
+            flush()
+            pairs.append((row, row))
+    flush()
+    return pairs

@@ -1,0 +1,195 @@
+"""One text pane of the diff view: fast block-by-block rendering and syntax colours.
+
+Each line is a QTextBlock whose block format carries its kind (added, removed, preview...),
+so backgrounds span the full width and the highlighter only adds token colours. Streaming
+previews append to the end of the document; nothing is re-rendered per delta.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QPalette,
+    QSyntaxHighlighter,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+__all__ = ["KINDS", "DiffPane", "Line"]
+
+KINDS = ("ctx", "add", "del", "hunk", "meta", "filler", "pre_old", "pre_new", "pre_head", "note")
+_KIND_PROP = QTextFormat.Property.UserProperty + 1
+Line = tuple[str, str, str]  # (kind, gutter, text)
+
+_KEYWORDS_TEXT = (
+    "abstract as async await break case catch class const continue data def default defer "
+    "del do elif else enum except export extends extension false final finally fn for from "
+    "fun func function guard if implements import in init interface internal is lambda late "
+    "let match new nil none null object override package pass private protected protocol "
+    "public raise required return sealed self static struct super switch this throw throws "
+    "true try typealias typeof val var void when where while with yield"
+)
+_KEYWORDS = _KEYWORDS_TEXT.split()
+_HASH_COMMENT = {".py", ".sh", ".rb", ".toml", ".yaml", ".yml", ".cfg"}
+
+
+def _colors(palette: QPalette) -> dict[str, QColor]:
+    dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+    if dark:
+        return {
+            "add": QColor("#12361f"), "del": QColor("#3d1618"), "hunk": QColor("#1d2a3d"),
+            "filler": QColor("#262626"), "pre_old": QColor("#3a2a12"), "pre_new": QColor("#1e2a4a"),
+            "pre_head": QColor("#2b2350"), "note": QColor("#2a2a2a"), "meta": QColor("#262626"),
+            "kw": QColor("#c792ea"), "str": QColor("#c3e88d"), "com": QColor("#7f8c98"),
+            "num": QColor("#f78c6c"), "gutter": QColor("#6b7280"), "hunk_fg": QColor("#82aaff"),
+        }
+    return {
+        "add": QColor("#e6ffec"), "del": QColor("#ffebe9"), "hunk": QColor("#ddf4ff"),
+        "filler": QColor("#f3f4f6"), "pre_old": QColor("#fff4d6"), "pre_new": QColor("#eef2ff"),
+        "pre_head": QColor("#e0e7ff"), "note": QColor("#f6f8fa"), "meta": QColor("#f6f8fa"),
+        "kw": QColor("#8250df"), "str": QColor("#0a3069"), "com": QColor("#6e7781"),
+        "num": QColor("#0550ae"), "gutter": QColor("#8c959f"), "hunk_fg": QColor("#0969da"),
+    }
+
+
+class _Highlighter(QSyntaxHighlighter):
+    """Token colours after the gutter; cheap regexes so 5,000 lines colour in milliseconds."""
+
+    def __init__(self, pane: DiffPane) -> None:
+        super().__init__(pane.document())
+        self.pane = pane
+        self.set_language("")
+
+    def set_language(self, path: str) -> None:
+        suffix = path[path.rfind(".") :].lower() if "." in path else ""
+        comment = r"#.*$" if suffix in _HASH_COMMENT else r"//.*$|/\*.*?\*/"
+        self._rx = re.compile(
+            rf"(?P<com>{comment})|(?P<str>\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?)"
+            rf"|(?P<kw>\b(?:{'|'.join(_KEYWORDS)})\b)|(?P<num>\b\d[\d_.xXa-fA-F]*\b)"
+        )
+
+    def highlightBlock(self, text: str) -> None:
+        colors = self.pane.colors
+        kind = KINDS[self.currentBlock().blockFormat().intProperty(_KIND_PROP)]
+        gutter = self.pane.gutter_width
+        if kind in ("hunk", "pre_head", "note", "meta"):
+            fmt = QTextCharFormat()
+            fmt.setForeground(colors["hunk_fg"] if kind == "hunk" else colors["gutter"])
+            if kind in ("pre_head", "note"):
+                fmt.setFontItalic(True)
+            self.setFormat(0, len(text), fmt)
+            return
+        muted = QTextCharFormat()
+        muted.setForeground(colors["gutter"])
+        self.setFormat(0, min(gutter, len(text)), muted)
+        if kind == "filler":
+            return
+        italic = kind in ("pre_old", "pre_new")
+        for m in self._rx.finditer(text, gutter):
+            group = m.lastgroup or ""
+            fmt = QTextCharFormat()
+            fmt.setForeground(colors[group])
+            fmt.setFontItalic(italic or group == "com")
+            self.setFormat(m.start(), m.end() - m.start(), fmt)
+        if italic:
+            fmt = QTextCharFormat()
+            fmt.setFontItalic(True)
+            # Italic the untouched parts too, so the forming edit reads as not yet real.
+            last = gutter
+            for m in self._rx.finditer(text, gutter):
+                self.setFormat(last, m.start() - last, fmt)
+                last = m.end()
+            self.setFormat(last, len(text) - last, fmt)
+
+
+class DiffPane(QPlainTextEdit):
+    """A read-only, no-wrap, no-undo text pane with typed lines."""
+
+    def __init__(self, gutter_width: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.gutter_width = gutter_width
+        self.setReadOnly(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.document().setUndoRedoEnabled(False)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.setFont(font)
+        self.colors = _colors(self.palette())
+        self.highlighter = _Highlighter(self)
+        self.hunks: list[int] = []  # block numbers of hunk headers
+        self._block_formats = {k: self._block_format(k) for k in KINDS}
+        self._empty = True
+
+    def _block_format(self, kind: str) -> QTextBlockFormat:
+        fmt = QTextBlockFormat()
+        fmt.setProperty(_KIND_PROP, KINDS.index(kind))
+        if kind in self.colors:
+            fmt.setBackground(self.colors[kind])
+        return fmt
+
+    def reset(self, path: str = "") -> None:
+        self.highlighter.set_language(path)
+        self.document().clear()
+        self.hunks = []
+        self._empty = True
+
+    def add_lines(self, lines: Iterable[Line]) -> None:
+        """Append lines (kind, gutter, text) in one edit block."""
+        doc: QTextDocument = self.document()
+        cursor = QTextCursor(doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.beginEditBlock()
+        for kind, gutter, text in lines:
+            if self._empty:
+                cursor.setBlockFormat(self._block_formats[kind])
+                self._empty = False
+            else:
+                cursor.insertBlock(self._block_formats[kind])
+            if kind == "hunk":
+                self.hunks.append(cursor.blockNumber())
+            cursor.insertText(gutter + text)
+        cursor.endEditBlock()
+
+    def append_text(self, text: str, kind: str, gutter: str) -> None:
+        """Append streamed text to the last line; each newline starts a new ``kind`` line."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        parts = text.split("\n")
+        cursor.beginEditBlock()
+        cursor.insertText(parts[0])
+        for part in parts[1:]:
+            cursor.insertBlock(self._block_formats[kind])
+            cursor.insertText(gutter + part)
+        cursor.endEditBlock()
+
+    def block_count(self) -> int:
+        return self.document().blockCount()
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 2
+
+    def scroll_to_bottom(self) -> None:
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def scroll_to_block(self, number: int) -> None:
+        """Put block ``number`` near the top of the view and the cursor on it."""
+        block = self.document().findBlockByNumber(number)
+        cursor = QTextCursor(block)
+        self.setTextCursor(cursor)
+        self.verticalScrollBar().setValue(max(0, number - 3))

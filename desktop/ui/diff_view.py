@@ -1,0 +1,376 @@
+"""The live diff: a file tree with +/- counts and a unified or side-by-side pane.
+
+Streaming edits are appended in place in a distinct (italic, tinted) style and replaced by
+the applied diff when the edit lands. The view follows the newest edit until the person
+scrolls or picks a file; scrolling back to the bottom resumes following.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.events import EditApplied, EditPreview, EditRejected, Event
+from desktop.ui.diff_model import ChangeDiff, FileEntry, Preview, parse_unified, side_by_side
+from desktop.ui.diff_pane import DiffPane, Line
+
+__all__ = ["DiffView"]
+
+_PATH_ROLE = Qt.ItemDataRole.UserRole
+_PREVIEW_KINDS = {"old_str": "pre_old"}  # every other field is new text
+
+
+def _n(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+class DiffView(QWidget):
+    """Shows one change's diff at a time; keeps every change's state for instant switching."""
+
+    file_shown = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("diffView")
+        self.diffs: dict[str, ChangeDiff] = {}
+        self.change_id: str | None = None
+        self.shown_path: str | None = None
+        self.mode = "unified"
+        self.follow = True
+        self._preview: tuple[str, str] | None = None  # (tool_use_id, field) being appended
+        self._items: dict[str, QTreeWidgetItem] = {}
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("diffFiles")
+        self.tree.setAccessibleName(self.tr("Changed files"))
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels([self.tr("File"), "+", "−"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.currentItemChanged.connect(self._on_tree_pick)
+
+        self.title = QLabel(self.tr("No change selected"))
+        self.title.setObjectName("diffTitle")
+        self.unified = DiffPane(14)
+        self.unified.setAccessibleName(self.tr("Unified diff"))
+        self.left, self.right = DiffPane(8), DiffPane(8)
+        self.left.setAccessibleName(self.tr("Before"))
+        self.right.setAccessibleName(self.tr("After"))
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.left)
+        split.addWidget(self.right)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.unified)
+        self.stack.addWidget(split)
+        self._link_scrollbars()
+        for pane in (self.unified, self.left, self.right):
+            pane.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
+
+        right_side = QWidget()
+        col = QVBoxLayout(right_side)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.title)
+        col.addWidget(self.stack, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("diffSplitter")
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(right_side)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setSizes([220, 780])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    # -- feeding -----------------------------------------------------------------------
+    def on_events(self, batch: Iterable[Event]) -> None:
+        """Fold a batch of events (any change) in; update the screen for the shown one."""
+        for event in batch:
+            if not isinstance(event, EditPreview | EditApplied | EditRejected):
+                continue
+            diff = self.diffs.setdefault(event.change, ChangeDiff())
+            before = diff.previews.get(event.tool_use_id) if isinstance(event, EditApplied) else None
+            path = diff.apply(event)
+            if event.change != self.change_id or path is None:
+                continue
+            if isinstance(event, EditPreview):
+                self._on_preview(event, diff.files[path])
+            else:
+                self._on_landed(path, before)
+
+    def load(self, change_id: str, events: Iterable[Event]) -> None:
+        """Rebuild a change's diff from its journalled events (after a restart)."""
+        diff = ChangeDiff()
+        for event in events:
+            diff.apply(event)
+        self.diffs[change_id] = diff
+        if change_id == self.change_id:
+            self.show_change(change_id)
+
+    def show_change(self, change_id: str | None) -> None:
+        self.change_id = change_id
+        self.follow = True
+        self._rebuild_tree()
+        diff = self.diffs.get(change_id or "")
+        files = list(diff.files) if diff else []
+        live = [p for p in files if diff and diff.files[p].preview]
+        self._show_file(live[-1] if live else (files[0] if files else None))
+
+    # -- navigation --------------------------------------------------------------------
+    def next_file(self, step: int = 1) -> None:
+        files = self._file_order()
+        if not files:
+            return
+        i = files.index(self.shown_path) if self.shown_path in files else -1
+        self.follow = False
+        self._show_file(files[(i + step) % len(files)])
+
+    def prev_file(self) -> None:
+        self.next_file(-1)
+
+    def next_hunk(self, step: int = 1) -> None:
+        pane = self.unified if self.mode == "unified" else self.left
+        if not pane.hunks:
+            return
+        here = pane.textCursor().blockNumber()
+        after = [h for h in pane.hunks if (h > here if step > 0 else h < here)]
+        target = (after[0] if step > 0 else after[-1]) if after else pane.hunks[0 if step > 0 else -1]
+        self.follow = False
+        for p in self._panes():
+            p.scroll_to_block(target)
+
+    def prev_hunk(self) -> None:
+        self.next_hunk(-1)
+
+    def toggle_mode(self) -> None:
+        self.set_mode("split" if self.mode == "unified" else "unified")
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = "split" if mode == "split" else "unified"
+        self.stack.setCurrentIndex(0 if self.mode == "unified" else 1)
+        self._show_file(self.shown_path)
+
+    # -- rendering ---------------------------------------------------------------------
+    def _panes(self) -> tuple[DiffPane, ...]:
+        return (self.unified,) if self.mode == "unified" else (self.left, self.right)
+
+    def _show_file(self, path: str | None) -> None:
+        self.shown_path = path
+        self._preview = None
+        for pane in self._panes():
+            pane.reset(path or "")
+        entry = self._entry(path)
+        if entry is None:
+            self.title.setText(self.tr("No edits yet") if self.change_id else
+                               self.tr("No change selected"))
+        else:
+            self.title.setText(f"{entry.path}   +{entry.added} −{entry.removed}")
+            self._render(entry)
+            item = self._items.get(entry.path)
+            if item is not None:
+                with QSignalBlocker(self.tree):
+                    self.tree.setCurrentItem(item)
+        self.file_shown.emit(path or "")
+
+    def _render(self, entry: FileEntry) -> None:
+        if entry.binary or entry.large:
+            kind = self.tr("Binary file") if entry.binary else self.tr("Large diff")
+            note = self.tr("{kind}: +{a} −{r} lines, not shown line by line").format(
+                kind=kind, a=entry.added, r=entry.removed)
+            for pane in self._panes():
+                pane.add_lines([("note", "", note)])
+        elif entry.diff:
+            rows = parse_unified(entry.diff)
+            if self.mode == "unified":
+                signs = {"add": "+", "del": "-", "ctx": " "}
+                self.unified.add_lines(
+                    (r.kind, "" if r.kind in ("hunk", "meta") else
+                     f"{_n(r.old):>5} {_n(r.new):>5} {signs[r.kind]} ", r.text) for r in rows)
+            else:
+                lefts: list[Line] = []
+                rights: list[Line] = []
+                for old, new in side_by_side(rows):
+                    lefts.append(self._side(old, "del", old.old if old else None))
+                    rights.append(self._side(new, "add", new.new if new else None))
+                self.left.add_lines(lefts)
+                self.right.add_lines(rights)
+        if entry.preview is not None:
+            self._preview_all(entry.preview)
+        if self.follow:
+            for pane in self._panes():
+                pane.scroll_to_bottom()
+
+    @staticmethod
+    def _side(row: object, changed: str, number: int | None) -> Line:
+        from desktop.ui.diff_model import DiffRow
+
+        if not isinstance(row, DiffRow):
+            return ("filler", "", "")
+        if row.kind in ("hunk", "meta"):
+            return (row.kind, "", row.text)
+        sign = {"add": "+", "del": "-"}.get(row.kind, " ")
+        kind = row.kind if row.kind in ("ctx", changed) else "ctx"
+        return (kind, f"{_n(number):>5} {sign} ", row.text)
+
+    def _preview_all(self, preview: Preview) -> None:
+        for name, parts in preview.fields.items():
+            self._start_field(preview, name)
+            self._append(name, "".join(parts))
+
+    def _start_field(self, preview: Preview, name: str) -> None:
+        if self._preview is None or self._preview[0] != preview.tool_use_id:
+            head = self.tr("✎ {command} {path} — streaming…").format(
+                command=preview.command, path=preview.path)
+            for pane in self._panes():
+                pane.add_lines([("pre_head", "", head)])
+        self._preview = (preview.tool_use_id, name)
+        kind = _PREVIEW_KINDS.get(name, "pre_new")
+        pane = self._pane_for(kind)
+        pane.add_lines([(kind, self._gutter(kind), "")])
+
+    def _gutter(self, kind: str) -> str:
+        sign = "-" if kind == "pre_old" else "+"
+        return f"{'':>11} {sign} " if self.mode == "unified" else f"{'':>5} {sign} "
+
+    def _pane_for(self, kind: str) -> DiffPane:
+        if self.mode == "unified":
+            return self.unified
+        return self.left if kind == "pre_old" else self.right
+
+    def _append(self, name: str, text: str) -> None:
+        kind = _PREVIEW_KINDS.get(name, "pre_new")
+        self._pane_for(kind).append_text(text, kind, self._gutter(kind))
+
+    def _on_preview(self, event: EditPreview, entry: FileEntry) -> None:
+        self._update_item(entry)
+        if entry.path != self.shown_path:
+            if self.follow:
+                self._show_file(entry.path)  # renders the preview so far, this delta included
+            return
+        preview = entry.preview
+        assert preview is not None
+        if self._preview != (preview.tool_use_id, event.field):
+            self._start_field(preview, event.field)
+        self._append(event.field, event.delta)
+        if self.follow:
+            self._pane_for(_PREVIEW_KINDS.get(event.field, "pre_new")).scroll_to_bottom()
+
+    def _on_landed(self, path: str, preview: Preview | None) -> None:
+        entry = self._entry(path)
+        if entry is None:
+            self._remove_item(path)
+            if path == self.shown_path:
+                self._show_file(None)
+            return
+        self._update_item(entry)
+        if path == self.shown_path or self.follow:
+            follow, self.follow = self.follow, False  # keep the view where the edit landed
+            self._show_file(path)
+            self.follow = follow
+            if follow and preview is not None:
+                self._scroll_to_text(preview.text("new_str") or preview.text("file_text")
+                                     or preview.text("insert_text"))
+
+    def _scroll_to_text(self, text: str) -> None:
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        pane = self.unified if self.mode == "unified" else self.right
+        found = pane.document().find(first) if first else None
+        number = found.blockNumber() if found is not None and not found.isNull() else (
+            pane.hunks[-1] if pane.hunks else 0)
+        for p in self._panes():
+            p.scroll_to_block(number)
+
+    # -- the file tree -----------------------------------------------------------------
+    def _entry(self, path: str | None) -> FileEntry | None:
+        diff = self.diffs.get(self.change_id or "")
+        return diff.files.get(path) if diff and path else None
+
+    def _file_order(self) -> list[str]:
+        return [p for p, _ in sorted(self._items.items()) if p in self._visible_files()]
+
+    def _visible_files(self) -> set[str]:
+        diff = self.diffs.get(self.change_id or "")
+        return set(diff.files) if diff else set()
+
+    def _rebuild_tree(self) -> None:
+        with QSignalBlocker(self.tree):
+            self.tree.clear()
+            self._items = {}
+            diff = self.diffs.get(self.change_id or "")
+            for entry in diff.files.values() if diff else ():
+                self._update_item(entry)
+
+    def _update_item(self, entry: FileEntry) -> None:
+        item = self._items.get(entry.path)
+        if item is None:
+            item = self._new_item(entry.path)
+        streaming = entry.preview is not None
+        font = QFont(item.font(0))
+        font.setItalic(streaming)
+        item.setFont(0, font)
+        item.setText(1, f"+{entry.added}")
+        item.setText(2, f"−{entry.removed}")
+        item.setForeground(1, QColor("#1a7f37"))
+        item.setForeground(2, QColor("#cf222e"))
+        tip = self.tr("{path}: +{a} −{r}").format(path=entry.path, a=entry.added, r=entry.removed)
+        item.setToolTip(0, tip + (self.tr(" (edit streaming)") if streaming else ""))
+
+    def _new_item(self, path: str) -> QTreeWidgetItem:
+        parent: QTreeWidgetItem | None = None
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            key = "/".join(parts[:depth]) + "/"
+            folder = self._items.get(key)
+            if folder is None:
+                folder = QTreeWidgetItem([parts[depth - 1]])
+                (parent.addChild(folder) if parent else self.tree.addTopLevelItem(folder))
+                folder.setExpanded(True)
+                self._items[key] = folder
+            parent = folder
+        item = QTreeWidgetItem([parts[-1]])
+        item.setData(0, _PATH_ROLE, path)
+        (parent.addChild(item) if parent else self.tree.addTopLevelItem(item))
+        self._items[path] = item
+        return item
+
+    def _remove_item(self, path: str) -> None:
+        item = self._items.pop(path, None)
+        if item is not None:
+            (item.parent() or self.tree.invisibleRootItem()).removeChild(item)
+
+    def _on_tree_pick(self, item: QTreeWidgetItem | None, _prev: object) -> None:
+        path = item.data(0, _PATH_ROLE) if item else None
+        if path:
+            self.follow = False
+            self._show_file(str(path))
+
+    # -- following ---------------------------------------------------------------------
+    def _link_scrollbars(self) -> None:
+        a, b = self.left.verticalScrollBar(), self.right.verticalScrollBar()
+        a.valueChanged.connect(b.setValue)
+        b.valueChanged.connect(a.setValue)
+
+    def _on_user_scroll(self, _action: int) -> None:
+        # The value changes after actionTriggered; judge the position once it has.
+        QTimer.singleShot(0, self._judge_follow)
+
+    def _judge_follow(self) -> None:
+        pane = self.unified if self.mode == "unified" else self.right
+        self.follow = pane.at_bottom()

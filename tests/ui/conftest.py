@@ -1,0 +1,158 @@
+"""UI tests: real widgets (offscreen), a qasync loop per test, the scripted Messages API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from desktop.app import Services, build_services
+from desktop.sim.messages_api import ScriptedMessagesAPI
+from desktop.sim.messages_script import HttpError, Turn
+from desktop.ui.main_window import MainWindow
+from desktop.ui.notifier import RecordingNotifier
+from tests.helpers.gitrepo import RepoWithRemote
+
+# pytest-qt's session QApplication is made before function fixtures set the platform.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+KEY = "sk-ant-ui-test-0123456789abcdef"
+CONFIG = """
+[agent]
+model = "claude-sonnet-4-6"
+max_turns = 10
+verify_rounds = 1
+
+[judge]
+enabled = false
+
+[[verify]]
+name = "greeting-is-swedish"
+command = ["python3", "-c", "import sys; t = open('app/greeting.py').read(); sys.exit(0 if 'Hej' in t else 1)"]
+timeout = 30
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The offscreen platform says so whenever a top-level window gets size hints; harmless.
+    for item in items:
+        if "tests/ui/" in item.nodeid:
+            item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    app = QApplication.instance() or QApplication([])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async UI test runs on Qt's loop, as the app does."""
+    return {"qasync": _qasync_loop}
+
+
+@pytest.fixture(autouse=True)
+def _no_keyring_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
+@pytest.fixture
+def configured(repo: RepoWithRemote) -> RepoWithRemote:
+    repo.write("honk.toml", CONFIG)
+    repo.commit_all("add honk.toml")
+    return repo
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[list[Turn | HttpError]], ScriptedMessagesAPI]]:
+    started: list[ScriptedMessagesAPI] = []
+
+    def start(script: list[Turn | HttpError]) -> ScriptedMessagesAPI:
+        api = ScriptedMessagesAPI(script, expected_api_key=KEY)
+        api.start()
+        started.append(api)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        return api
+
+    yield start
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture
+def ui_settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "honk-home" / "ui.ini"), QSettings.Format.IniFormat)
+
+
+class Harness:
+    """A started main window with a recording notifier; ``close`` shuts it down cleanly."""
+
+    def __init__(self, services: Services, settings: QSettings) -> None:
+        self.services = services
+        self.recorder = RecordingNotifier()
+        self.window = MainWindow(services, settings, extra_notifiers=[self.recorder],
+                                 use_dbus=False)
+        self.answers: list[bool] = []
+        self.asked: list[str] = []
+        self.window.ask = self._ask
+        self.opened: list[Any] = []
+        self.window.open_url = lambda url: self.opened.append(url) or True
+        self.window.start()
+        self.window.show()
+        self.window.activateWindow()
+
+    async def active(self) -> None:
+        """Shortcuts fire only in the active window."""
+        self.window.activateWindow()
+        await wait_until(self.window.isActiveWindow, what="the window active")
+
+    def _ask(self, title: str, text: str) -> bool:
+        self.asked.append(f"{title}: {text}")
+        return self.answers.pop(0) if self.answers else True
+
+    async def close(self) -> None:
+        w = self.window
+        if not w.quitting:
+            w.quitting = True
+            await w.bridge.shutdown()
+        w.close()
+        w.tray.icon.hide()
+        self.services.close()
+        w.deleteLater()
+        await asyncio.sleep(0)
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Poll on the running loop (never qtbot.wait* inside async tests)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def harness_factory(ui_settings: QSettings, qapp: QApplication) -> Iterator[Callable[[], Harness]]:
+    made: list[Harness] = []
+
+    def make() -> Harness:
+        h = Harness(build_services(), ui_settings)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        if not h.window.quitting:  # a test failed mid-way: still close the journal
+            h.services.close()
