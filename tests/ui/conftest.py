@@ -44,7 +44,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The offscreen platform says so whenever a top-level window gets size hints; harmless.
     for item in items:
         if "tests/ui/" in item.nodeid:
-            item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+            item.add_marker(pytest.mark.qt_log_ignore(
+                "does not support propagateSizeHints", "does not support raise"))
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:
@@ -146,6 +147,7 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0, wha
 @pytest.fixture
 def harness_factory(ui_settings: QSettings, qapp: QApplication) -> Iterator[Callable[[], Harness]]:
     made: list[Harness] = []
+    qapp.setQuitOnLastWindowClosed(False)  # as the app: closing the window keeps the loop
 
     def make() -> Harness:
         h = Harness(build_services(), ui_settings)
