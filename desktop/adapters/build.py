@@ -149,7 +149,8 @@ class BuildStep:
                 f"{ctx.config.file}); it was stopped, with everything it started",
             )
         if not outcome.ok:
-            excerpt = redact(failure_excerpt(outcome.output), self._secrets())
+            secrets = list(self._secrets())
+            excerpt = redact(failure_excerpt(redact(outcome.output, secrets)), secrets)
             return StepResult(
                 ok=False,
                 reason=f"build failed (exit code {outcome.exit_code})",
@@ -179,10 +180,12 @@ class BuildStep:
     async def _build(self, ctx: ChangeContext, worktree: Path) -> CommandResult:
         started = self._clock()
         state = _Progress()
+        secrets = list(self._secrets())
 
         def on_line(raw: str) -> None:
             # A tool that redraws its status line sends "\r" between the redraws.
             line = next((s for s in reversed(raw.split("\r")) if s.strip()), "")
+            line = redact(line, secrets)  # the log is journalled and shown: no secrets in it
             state.lines += 1
             ctx.emit(BuildLog(change=ctx.change_id, line=line))
             percent = parse_percent(line)
@@ -196,7 +199,8 @@ class BuildStep:
 
         self._report(ctx, 0.0, state, "starting " + " ".join(self.config.command))
         outcome = await run_command(
-            self.config.command, cwd=worktree, timeout=self.config.timeout, on_line=on_line
+            self.config.command, cwd=worktree, timeout=self.config.timeout, on_line=on_line,
+            secrets=secrets,
         )
         self._report(ctx, outcome.seconds, state, "finished")
         return outcome

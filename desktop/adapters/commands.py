@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,14 @@ __all__ = ["CommandResult", "run_command", "scrubbed_env"]
 
 # Variables whose names look like credentials never reach a verifier or build.
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
-_ALWAYS_DROP = {"ANTHROPIC_BASE_URL", "HONK_HOME"}
+# Values shaped like well-known credentials, whatever the variable is called (FOO=sk-ant-...).
+_SECRET_VALUE = re.compile(
+    r"sk-ant-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+)
+# Honk's own data and the session bus (the way to the keyring) stay out of reach too.
+_ALWAYS_DROP = {"ANTHROPIC_BASE_URL", "DBUS_SESSION_BUS_ADDRESS"}
+_DROP_PREFIX = ("HONK_",)
+_MIN_SECRET = 8  # shorter "secrets" would match innocent values everywhere
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,23 @@ class CommandResult:
         return self.exit_code == 0
 
 
-def scrubbed_env(base: Mapping[str, str]) -> dict[str, str]:
-    """``base`` without anything that looks like a credential or points at Honk's data."""
-    return {k: v for k, v in base.items() if not _SECRET_NAME.search(k) and k not in _ALWAYS_DROP}
+def scrubbed_env(base: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
+    """``base`` without credentials or pointers at Honk's data.
+
+    A variable goes when its name looks like a credential, its value looks like a known
+    token format, or its value contains any of ``secrets`` (so a key exported under an
+    innocent name, or embedded in a URL, is dropped too).
+    """
+    known = [s for s in secrets if len(s) >= _MIN_SECRET]
+    return {
+        k: v
+        for k, v in base.items()
+        if not _SECRET_NAME.search(k)
+        and k not in _ALWAYS_DROP
+        and not k.startswith(_DROP_PREFIX)
+        and not _SECRET_VALUE.search(v)
+        and not any(s in v or s in k for s in known)
+    }
 
 
 async def run_command(
@@ -50,14 +71,19 @@ async def run_command(
     env: Mapping[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
     max_output: int = 2_000_000,
+    secrets: Iterable[str] = (),
 ) -> CommandResult:
-    """Run ``argv`` to completion or ``timeout``; cancelling the task kills the process group."""
+    """Run ``argv`` to completion or ``timeout``; cancelling the task kills the process group.
+
+    Without an explicit ``env`` the child gets :func:`scrubbed_env` of ours, minus every
+    variable holding one of ``secrets``.
+    """
     started = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env=dict(env if env is not None else scrubbed_env(os.environ)),
+            env=dict(env if env is not None else scrubbed_env(os.environ, secrets)),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -52,30 +52,36 @@ class VerifierRunner:
         self, change_id: str, worktree: Path, emit: Callable[[Event], None]
     ) -> VerifyReport:
         results = []
+        secrets = list(self._secrets())
         for verifier in self.verifiers:
-            outcome = await run_command(verifier.command, cwd=worktree, timeout=verifier.timeout)
-            result = self._result(change_id, verifier, outcome)
+            # The child never sees a secret, under its usual name or any other.
+            outcome = await run_command(
+                verifier.command, cwd=worktree, timeout=verifier.timeout, secrets=secrets
+            )
+            result = self._result(change_id, verifier, outcome, secrets)
             emit(result)
             results.append(result)
         return VerifyReport(tuple(results))
 
     def _result(
-        self, change_id: str, verifier: VerifierConfig, outcome: CommandResult
+        self, change_id: str, verifier: VerifierConfig, outcome: CommandResult, secrets: list[str]
     ) -> VerifierResult:
+        # Redact the whole log before trimming, so a cut can never leave half a secret.
+        output = redact(outcome.output, secrets)
         if outcome.error:
             text = outcome.error
         elif outcome.timed_out:
-            text = f"timed out after {verifier.timeout:g} s\n" + failure_excerpt(outcome.output)
+            text = f"timed out after {verifier.timeout:g} s\n" + failure_excerpt(output)
         elif outcome.ok:
             text = ""
         else:
-            text = failure_excerpt(outcome.output)
+            text = failure_excerpt(output)
         return VerifierResult(
             change=change_id,
             name=verifier.name,
             passed=outcome.ok,
             seconds=round(outcome.seconds, 3),
-            output=redact(text, self._secrets()),
+            output=redact(text, secrets),
             exit_code=outcome.exit_code,
         )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import urllib.parse
 from collections.abc import Iterable
 
 __all__ = ["failure_excerpt", "redact", "slugify"]
@@ -12,6 +15,7 @@ _INTERESTING = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+_MIN_SECRET = 8
 
 
 def failure_excerpt(output: str, *, max_lines: int = 60, max_chars: int = 4000) -> str:
@@ -44,10 +48,33 @@ def failure_excerpt(output: str, *, max_lines: int = 60, max_chars: int = 4000) 
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (of 8+ characters) with a marker."""
-    for secret in sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    """Replace every occurrence of each secret (of 8+ characters) with a marker.
+
+    Also caught: a secret broken across lines or spaces (wrapped output), and its base64,
+    hex and URL-encoded forms, since tools print credentials in those shapes too.
+    """
+    for form in _forms(secrets):
+        text = text.replace(form, REDACTED)
+        spaced = r"\s*".join(re.escape(ch) for ch in form)
+        if form[0] in text:
+            text = re.sub(spaced, REDACTED, text)
     return text
+
+
+def _forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret and its encodings, longest first so a longer form is never half-replaced."""
+    forms: set[str] = set()
+    for secret in {s for s in secrets if len(s) >= _MIN_SECRET}:
+        raw = secret.encode("utf-8")
+        forms.update((secret, binascii.hexlify(raw).decode(), urllib.parse.quote(secret, "")))
+        for shift in range(3):  # base64 depends on where the secret starts in the data
+            for encode in (base64.b64encode, base64.urlsafe_b64encode):
+                encoded = encode(b"\0" * shift + raw).decode()
+                # Keep only the 4-character groups made of the secret's bytes alone.
+                core = encoded[4 if shift else 0 : (shift + len(raw)) // 3 * 4]
+                if len(core) >= _MIN_SECRET:
+                    forms.add(core)
+    return sorted(forms, key=len, reverse=True)
 
 
 def slugify(text: str, max_len: int = 40) -> str:
