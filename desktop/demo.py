@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -24,7 +23,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO
 
-import desktop
 from desktop.sim.messages_api import Route, ScriptedMessagesAPI, route_by
 from desktop.sim.messages_script import Response, Turn, edit_turn, text_turn, tool_turn
 
@@ -50,17 +48,16 @@ class SuggestedRequest:
 
 
 def demo_resources() -> Path:
-    """The `resources/` directory, from a source checkout or a PyInstaller bundle."""
-    candidates = [Path(desktop.__file__).resolve().parent.parent / "resources"]
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        candidates.insert(0, Path(bundle) / "resources")
+    """The `resources/` directory: a bundle, a source checkout or an installed package."""
+    from desktop.resources import resource_candidates
+
+    candidates = resource_candidates()
     for path in candidates:
         if (path / "demo" / "app" / "honk.toml").is_file():
             return path
     raise DemoError("demo assets not found: expected resources/demo/app/honk.toml under "
                     + " or ".join(str(p) for p in candidates)
-                    + "; run from a source checkout or a bundle built with build.spec")
+                    + "; run from a source checkout, an installed package or a bundle")
 
 
 def _verifiers() -> Turn:
