@@ -66,7 +66,8 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
     backoff_s = float(env.get("HONK_RETRY_BACKOFF_S", "1.0"))  # tests shorten the waits
     home = default_home(env)
     home.mkdir(parents=True, exist_ok=True)
-    journal = ChangeJournal(home / "journal.sqlite3")
+    journal = ChangeJournal(home / "journal.sqlite3",
+                            busy_timeout_s=float(env.get("HONK_JOURNAL_BUSY_TIMEOUT_S", "10")))
     bus = EventBus(journal)
     secrets = SecretStore(env)
     cached: dict[str, list[str]] = {}

@@ -60,8 +60,9 @@ class ApprovalService:
         self.audit = audit
         self.secrets = secrets
 
-    def review(self, change_id: str) -> Review:
-        view = self.changes.view(change_id)
+    def review(self, change_id: str, *, owner: bool = False) -> Review:
+        """The change, its evidence and gates (``owner``: the caller holds its lock)."""
+        view = self.changes.view(change_id, owner=owner)
         config = read_config(Path(view.repo))
         try:
             head: str | None = git("rev-parse", "--verify", "-q", view.branch, cwd=Path(view.repo))
@@ -73,8 +74,16 @@ class ApprovalService:
 
     async def approve(self, change_id: str, *, reason: str = "", override: bool = False
                       ) -> Merged:
-        """Approve the change's verified commit and merge it. Raises UsageError if not allowed."""
-        review = self.review(change_id)
+        """Approve the change's verified commit and merge it. Raises UsageError if not allowed.
+
+        Holds the change's lock throughout (raises LockBusy if another process drives it),
+        so two approvals can never push at once.
+        """
+        with self.changes.hold(self.changes.view(change_id).id, "approve"):
+            return await self._approve_locked(change_id, reason=reason, override=override)
+
+    async def _approve_locked(self, change_id: str, *, reason: str, override: bool) -> Merged:
+        review = self.review(change_id, owner=True)
         view, evidence = review.view, review.evidence
         done = self._already_merged(view.id)
         if done is not None:

@@ -7,9 +7,11 @@ change. It imports no Qt; `desktop.app` builds it with the services it needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets as pysecrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +21,9 @@ from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
 from desktop.adapters.agent_prompt import system_prompt
 from desktop.adapters.build import BuildStep
 from desktop.adapters.editor_tool import EditorTool
+from desktop.adapters.gitcli import GitError, git
 from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.locks import ChangeLocks, FileLock
 from desktop.adapters.verifiers import VerifierRunner, VerifyStep
 from desktop.adapters.workspace import GitWorkspace, Worktree
 from desktop.core.approval import ApprovalStep
@@ -108,17 +112,30 @@ class CommitStep:
             if ctx.commit:  # already committed in an earlier round; nothing new
                 return StepResult(ok=True)
             return StepResult(ok=False, reason="the agent finished without changing any file")
-        sha = await asyncio.to_thread(
-            self.workspace.commit,
-            self.worktree,
-            request=ctx.request,
-            change_id=ctx.change_id,
-            model=ctx.model,
-        )
+        sha = await asyncio.to_thread(self._unjournalled_commit, ctx)
+        if sha is None:
+            sha = await asyncio.to_thread(
+                self.workspace.commit,
+                self.worktree,
+                request=ctx.request,
+                change_id=ctx.change_id,
+                model=ctx.model,
+            )
         files = await asyncio.to_thread(self.workspace.changed_files, self.worktree)
         ctx.commit = sha
         ctx.emit(Committed(change=ctx.change_id, commit=sha, branch=ctx.branch, files=tuple(files)))
         return StepResult(ok=True)
+
+    def _unjournalled_commit(self, ctx: ChangeContext) -> str | None:
+        """A commit of this change that a killed run made but never journalled, if the
+        worktree holds nothing newer; committing again would fail on a clean tree."""
+        head = self.workspace.head(self.worktree)
+        if head in (ctx.base_commit, ctx.commit):
+            return None
+        if git("status", "--porcelain", "--untracked-files=all", cwd=self.worktree.path):
+            return None
+        message = git("log", "-1", "--format=%B", head, cwd=self.worktree.path)
+        return head if f"Honk-Change: {ctx.change_id}" in message else None
 
 
 class ChangeService:
@@ -135,8 +152,10 @@ class ChangeService:
         prices: PriceTable | None = None,
         backoff_s: float = 1.0,
         installer_for: Callable[[DeviceConfig, str | None], Step | None] | None = None,
+        locks: ChangeLocks | None = None,
     ) -> None:
         self.home = home
+        self.locks = locks or ChangeLocks(home / "locks")
         self.journal = journal
         self.bus = bus
         self.client_factory = client_factory
@@ -222,9 +241,21 @@ class ChangeService:
         *,
         start_at: Stage = Stage.AGENT,
     ) -> ChangeState:
+        """Run the change's pipeline; raises LockBusy if another process is driving it."""
+        with self.locks.hold(ctx.change_id, "run"):
+            return await self._run_locked(ctx, workspace, worktree, start_at=start_at)
+
+    async def _run_locked(
+        self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree, *,
+        start_at: Stage = Stage.AGENT,
+    ) -> ChangeState:
         self.bus.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
         pipeline = Pipeline(self.steps(ctx, workspace, worktree))
         return await pipeline.run(ctx, start_at=start_at)
+
+    def hold(self, change_id: str, purpose: str) -> FileLock:
+        """The change's lock, taken now (raises LockBusy); use it as a context manager."""
+        return self.locks.hold(change_id, purpose)
 
     def steps(self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree) -> list[Step]:
         config = ctx.config
@@ -278,8 +309,12 @@ class ChangeService:
                          settings=settings)
 
     # -- after the fact -----------------------------------------------------------------
-    def view(self, change_id: str) -> ChangeView:
-        """The change's state (interrupted if its process died). Accepts a unique prefix."""
+    def view(self, change_id: str, *, owner: bool = False) -> ChangeView:
+        """The change's state (interrupted if its process died). Accepts a unique prefix.
+
+        ``owner``: the caller holds the change's lock, so a run still marked running on
+        this host is a dead one (its process can no longer hold the lock).
+        """
         matches = self.journal.find(change_id)
         if change_id in matches:
             matches = [change_id]
@@ -289,16 +324,30 @@ class ChangeService:
             raise UsageError(f"{change_id!r} matches several changes: {', '.join(matches[:5])}")
         view = self.journal.view(matches[0])
         assert view is not None
-        return view.with_liveness(is_alive)
+        if owner:
+            return view.with_liveness(lambda _pid, host: bool(host) and host != socket.gethostname())
+        return view.with_liveness(self._liveness(view.id))
 
     def history(self) -> list[ChangeView]:
-        return [v.with_liveness(is_alive) for v in self.journal.changes()]
+        return [v.with_liveness(self._liveness(v.id)) for v in self.journal.changes()]
+
+    def _liveness(self, change_id: str) -> Callable[[int, str], bool]:
+        """On this host a change is alive exactly while its lock is held: the kernel drops
+        the lock when the process dies, and a reused pid cannot fake it."""
+
+        def alive(pid: int, host: str) -> bool:
+            if host and host != socket.gethostname():
+                return True
+            return self.locks.is_held(change_id)
+
+        return alive
 
     def reopen(self, view: ChangeView) -> tuple[ChangeContext, GitWorkspace, Worktree]:
         """Context for resuming or revising a change from what the journal holds."""
         repo = Path(view.repo)
         workspace = GitWorkspace.open(repo, self.home / "worktrees")
         worktree = workspace.attach(Path(view.worktree), view.branch, view.base, view.base_commit)
+        _clear_crash_leftovers(worktree.path)
         ctx = self._context(
             view.id, view.request, worktree, read_config(repo), view.model, view.device
         )
@@ -308,7 +357,12 @@ class ChangeService:
 
     async def resume(self, change_id: str) -> ChangeState:
         """Continue an interrupted change from the stage it was cut in."""
-        view = self.view(change_id)
+        # Lock first, then read the state: two resumes racing cannot both see "interrupted".
+        with self.locks.hold(self.view(change_id).id, "resume"):
+            return await self._resume_locked(change_id)
+
+    async def _resume_locked(self, change_id: str) -> ChangeState:
+        view = self.view(change_id, owner=True)
         if view.state is not ChangeState.INTERRUPTED:
             raise UsageError(f"change {view.id} is {view.state.value}, not interrupted")
         ctx, workspace, worktree = self.reopen(view)
@@ -316,8 +370,10 @@ class ChangeService:
         if last is Stage.MERGE:
             raise UsageError(f"change {view.id} was cut while merging: run `honk approve "
                              f"{view.id}` to check the remote and finish the record")
-        # Work that may have been cut half-way (edits, a commit) is checked again.
-        start = {Stage.AGENT: Stage.AGENT, Stage.COMMIT: Stage.VERIFY}.get(last, last)
+        # Work that may have been cut half-way (edits, a commit) is checked again; an install
+        # starts from the build, whose artifact path and sha256 only live in that run.
+        start = {Stage.AGENT: Stage.AGENT, Stage.COMMIT: Stage.VERIFY,
+                 Stage.INSTALL: Stage.BUILD}.get(last, last)
         stages_here = {step.stage for step in self.steps(ctx, workspace, worktree)}
         if start not in stages_here:
             start = Stage.VERIFY
@@ -329,12 +385,16 @@ class ChangeService:
         self.bus.emit(
             Notice(change=view.id, level="info", message=f"resumed from the {start.value} stage")
         )
-        return await self.run(ctx, workspace, worktree, start_at=start)
+        return await self._run_locked(ctx, workspace, worktree, start_at=start)
 
     async def revise(self, change_id: str, message: str) -> ChangeState:
         """A follow-up request on an existing change, continuing its worktree and branch."""
         text = validate_request(message)
-        view = self.view(change_id)
+        with self.locks.hold(self.view(change_id).id, "revise"):
+            return await self._revise_locked(change_id, text)
+
+    async def _revise_locked(self, change_id: str, text: str) -> ChangeState:
+        view = self.view(change_id, owner=True)
         if view.state.is_running:
             raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
         if view.state.is_final:
@@ -343,11 +403,15 @@ class ChangeService:
         diff = await asyncio.to_thread(workspace.diff, worktree)
         ctx.prompt = revise_prompt(view.request, diff, text)
         self.bus.emit(RevisionRequested(change=view.id, message=text))
-        return await self.run(ctx, workspace, worktree)
+        return await self._run_locked(ctx, workspace, worktree)
 
     def reject(self, change_id: str, reason: str = "") -> None:
         """Discard the worktree and branch; the journal keeps the record."""
-        view = self.view(change_id)
+        with self.locks.hold(self.view(change_id).id, "reject"):
+            self._reject_locked(change_id, reason)
+
+    def _reject_locked(self, change_id: str, reason: str) -> None:
+        view = self.view(change_id, owner=True)
         if view.state.is_running:
             raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
         if view.state is ChangeState.MERGED:
@@ -367,6 +431,27 @@ class ChangeService:
                 change=view.id, state=ChangeState.REJECTED.value, reason=reason or "rejected"
             )
         )
+
+
+def _clear_crash_leftovers(worktree: Path) -> None:
+    """Remove what a killed run can leave in its worktree: the editor's temp files (the
+    edit they carried never landed) and git's index.lock. Only called under the change's
+    lock, so no live Honk process is writing there."""
+    try:
+        stale = git("ls-files", "--others", "-z", "--", ":(glob)**/.honk-edit-*.tmp",
+                    cwd=worktree, strip=False)
+        for rel in filter(None, stale.split("\0")):
+            with contextlib.suppress(FileNotFoundError):
+                (worktree / rel).unlink()
+        index = Path(git("rev-parse", "--path-format=absolute", "--git-path", "index.lock",
+                         cwd=worktree))
+    except GitError:
+        return
+    deadline = time.monotonic() + 2.0  # an orphaned git of the dead run may still finish
+    while index.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(FileNotFoundError):
+        index.unlink()
 
 
 def new_change_id() -> str:

@@ -52,13 +52,14 @@ class JournalError(RuntimeError):
 class ChangeJournal:
     """Append-only event store. Safe to share between the loop thread and worker threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 10.0) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s  # how long a write waits for another writer
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
+                path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -116,8 +117,21 @@ class ChangeJournal:
                     (event.change, view.created_at or event.at, seq, _view_to_json(view)),
                 )
         except sqlite3.OperationalError as exc:
-            raise JournalError(f"could not write to the journal {self.path}: {exc}") from exc
+            raise JournalError(self._write_failure(exc)) from exc
         return seq
+
+    def _write_failure(self, exc: sqlite3.OperationalError) -> str:
+        """Why an append failed, in words; every event stored before it is still there."""
+        text = str(exc)
+        head = f"could not write to the journal {self.path}: {text}"
+        if "full" in text:
+            return (f"{head}. The disk holding it is full: free some space, then `honk resume` "
+                    "the change. Every event stored before this one is kept")
+        if "locked" in text or "busy" in text:
+            return (f"{head}: another process kept it locked for more than "
+                    f"{self.busy_timeout_s:g} s (another Honk, or a tool holding the file "
+                    "open). Close that, then `honk resume` the change")
+        return head
 
     def events(self, change: str) -> list[Event]:
         with self._lock:
