@@ -37,6 +37,8 @@ def system_prompt(worktree: Path) -> str:
         path = worktree / name
         if path.is_file() and not path.is_symlink():
             text = path.read_text("utf-8", "replace")[:MAX_INSTRUCTIONS]
+            # The file may not close the block it is quoted in and pass as our own words.
+            text = text.replace(f"</{name}>", f"</ {name}>")
             parts.append(f"The repository's {name} says:\n<{name}>\n{text}\n</{name}>")
     return "\n\n".join(parts)
 
