@@ -63,6 +63,9 @@ def run_gui() -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop.ui.icons import icon, stylesheet
+    from desktop.ui.pyside_fix import protect_none
+
+    protect_none()  # before any Qt work: PySide6 6.12 on 3.11 would abort after ~5,000 calls
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = QApplication.instance() or QApplication(sys.argv)
@@ -75,6 +78,8 @@ def run_gui() -> int:
     app.setStyleSheet(stylesheet())
     install_excepthook()
     try:
-        return asyncio.run(main(), loop_factory=qasync.QEventLoop)
+        # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            return runner.run(main())
     except asyncio.CancelledError:
         return 0

@@ -18,7 +18,10 @@ from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import HttpError, Turn
 from desktop.ui.main_window import MainWindow
 from desktop.ui.notifier import RecordingNotifier
+from desktop.ui.pyside_fix import protect_none
 from tests.helpers.gitrepo import RepoWithRemote
+
+protect_none()  # PySide6 6.12 on CPython 3.11 loses a reference to None per void Qt call
 
 # pytest-qt's session QApplication is made before function fixtures set the platform.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -1,0 +1,144 @@
+"""Streaming into the real main window, offscreen: is the UI smooth at high delta rates?
+
+    python -m bench.ui_stream [--seconds 2]
+
+Edit-preview deltas go through the real EventBus and Bridge into the real MainWindow at
+50, 200 and 1000 deltas/s, for 1 and 4 changes at once (the selected one is on screen; the
+selected change already shows a 5,000-line diff). Reported: delta-to-view-updated latency
+(event created -> every view has applied it) p50/p95/max, and the longest event-loop stall
+(a 5 ms heartbeat's worst lateness). Also the time to render a 5,000-line applied diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _diff(lines: int) -> str:
+    body = "".join(f"+    val item{i} = compute({i}, \"row {i}\") // generated\n" for i in range(lines))
+    return f"diff --git a/app/Big.kt b/app/Big.kt\n--- /dev/null\n+++ b/app/Big.kt\n@@ -0,0 +1,{lines} @@\n{body}"
+
+
+async def _run(seconds: float) -> list[str]:
+    from PySide6.QtCore import QSettings
+
+    from desktop.app import build_services
+    from desktop.core.events import ChangeCreated, EditApplied, EditPreview
+    from desktop.ui.main_window import MainWindow
+
+    services = build_services()
+    settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(services, settings, use_dbus=False)
+    window.start()
+    window.show()
+    bus = services.bus
+    out: list[str] = []
+    latencies: list[float] = []
+
+    def probe(batch: list[object]) -> None:
+        now = time.time()
+        latencies.extend(now - e.at for e in batch if getattr(e, "ephemeral", False))  # type: ignore[attr-defined]
+
+    window.bridge.after_delivery = probe
+    ids = [f"bench{i:03d}" for i in range(4)]
+    for cid in ids:
+        bus.emit(ChangeCreated(change=cid, request=f"bench change {cid}", repo="/bench",
+                               branch=f"honk/{cid}", worktree="/tmp/bench", base="main",
+                               base_commit="0" * 40, model="claude-sonnet-4-6"))
+    await asyncio.sleep(0.05)
+    window.changes.select(ids[0])
+    started = time.perf_counter()
+    bus.emit(EditApplied(change=ids[0], tool_use_id="toolu_big", command="create",
+                         path="app/Big.kt", diff=_diff(5000), added=5000, removed=0))
+    await asyncio.sleep(0)
+    render_ms = (time.perf_counter() - started) * 1000
+    settle = time.perf_counter()
+    worst = 0.0
+    while time.perf_counter() - settle < 0.5:  # the first layout and paint come after
+        t = time.perf_counter()
+        await asyncio.sleep(0.005)
+        worst = max(worst, time.perf_counter() - t - 0.005)
+    out.append(f"5,000-line applied diff: built in {render_ms:.0f} ms, first layout/paint "
+               f"stall {worst * 1000:.0f} ms ({window.diff.unified.block_count()} lines)")
+    out.append(f"{'rate/s':>7} {'changes':>7} {'deltas':>7} {'p50 ms':>7} {'p95 ms':>7} "
+               f"{'max ms':>7} {'stall ms':>8}")
+    seq = 0
+    for rate in (50, 200, 1000):
+        for changes in (1, 4):
+            latencies.clear()
+            stall = 0.0
+            stop = asyncio.Event()
+
+            async def heartbeat() -> None:
+                nonlocal stall
+                while not stop.is_set():  # noqa: B023 (awaited within the iteration)
+                    t = time.perf_counter()
+                    await asyncio.sleep(0.005)
+                    stall = max(stall, time.perf_counter() - t - 0.005)
+
+            async def produce(cid: str) -> int:
+                nonlocal seq
+                sent, tick, t0 = 0, 0.005, time.perf_counter()
+                seq += 1
+                tool = f"toolu_b{seq}"
+                bus.emit(EditPreview(change=cid, tool_use_id=tool, command="str_replace",
+                                     path="app/Big.kt", field="old_str", delta="val item1 = "))
+                while (elapsed := time.perf_counter() - t0) < seconds:
+                    due = int(elapsed * rate) - sent  # noqa: B023 (awaited within the iteration)
+                    for _ in range(max(0, due)):
+                        sent += 1
+                        text = "x" if sent % 40 else "\n    "
+                        bus.emit(EditPreview(change=cid, tool_use_id=tool, command="str_replace",
+                                             path="app/Big.kt", field="new_str", delta=text))
+                    await asyncio.sleep(tick)
+                return sent
+
+            beat = asyncio.ensure_future(heartbeat())
+            counts = await asyncio.gather(*(produce(c) for c in ids[:changes]))
+            await asyncio.sleep(0.05)
+            stop.set()
+            await beat
+            lat = sorted(x * 1000 for x in latencies)
+            p50 = statistics.median(lat)
+            p95 = lat[int(len(lat) * 0.95) - 1]
+            out.append(f"{rate:>7} {changes:>7} {sum(counts):>7} {p50:>7.2f} {p95:>7.2f} "
+                       f"{lat[-1]:>7.2f} {stall * 1000:>8.1f}")
+    window.quitting = True
+    await window.bridge.shutdown()
+    window.close()
+    services.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ui_stream", description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="streaming time per row")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["HONK_HOME"] = tempfile.mkdtemp(prefix="honk-bench-")
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.pyside_fix import protect_none
+
+    protect_none()  # PySide6 6.12 on 3.11 loses a ref to None per void call; see the module
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:  # 3.11: no asyncio.run(loop_factory)
+        lines = runner.run(_run(args.seconds))
+    print(f"honk UI streaming bench (Qt {os.environ['QT_QPA_PLATFORM']}, "
+          f"Python {sys.version.split()[0]}, HONK_HOME {Path(os.environ['HONK_HOME']).name})")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
