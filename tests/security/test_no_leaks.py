@@ -1,0 +1,153 @@
+"""Secrets never leak: one full change (run, judge, build, approve, merge) with canary values
+for the API key and forge token, a verifier and a build that print them, then every byte Honk
+wrote or sent is searched for them: journal, audit log, worktree and all of HONK_HOME, git
+history, the CLI's output and what the (scripted) Messages API received."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from desktop.sim.messages_api import ScriptedMessagesAPI
+from desktop.sim.messages_script import edit_turn, text_turn, tool_turn
+from tests.helpers.gitrepo import RepoWithRemote
+from tests.security.honkrun import Outcome, honk
+
+API_KEY = "sk-ant-api03-LEAKCANARY-a1b2c3d4e5f6-Zq9Xw8Vu7"
+FORGE_TOKEN = "ghp_LEAKCANARYf00dfeedcafe0123456789abc"
+CANARIES = (API_KEY, FORGE_TOKEN)
+APPROVE = {"verdict": "approve", "summary": "Only the greeting changed.", "reasons": [],
+           "flags": []}
+
+
+def config(key_file: Path) -> str:
+    # A verifier and a build that dig the secrets up (as a hostile test could, from the
+    # keyring) and print them plainly, mid-line, wrapped and base64-encoded.
+    leak = (
+        f"import os, sys, base64, textwrap; k = open({str(key_file)!r}).read(); "
+        "print('FOO_SETTING =', os.environ.get('FOO_SETTING')); "
+        "print('env:', ' '.join(f'{n}={v}' for n, v in os.environ.items())); "
+        "print('x' * 300 + k.replace(chr(10), ' ') + 'y' * 300); "
+        "print(textwrap.fill(k, 7)); print(base64.b64encode(k.encode()).decode()); "
+    )
+    verify = leak + "sys.exit('Hej' not in open('app/greeting.py').read())"
+    build = leak + "os.makedirs('build', exist_ok=True); open('build/app.apk', 'w').write('apk')"
+    return f"""
+[agent]
+max_turns = 10
+
+[judge]
+enabled = true
+
+[[verify]]
+name = "greeting"
+command = ["python3", "-c", {json.dumps(verify)}]
+
+[build]
+command = ["python3", "-c", {json.dumps(build)}]
+artifact = "build/*.apk"
+
+[merge]
+target = "main"
+remote = "origin"
+require = ["verified", "judged", "built"]
+"""
+
+
+def spellings(secret: str) -> list[bytes]:
+    raw = secret.encode()
+    return [raw, base64.b64encode(raw).rstrip(b"="), raw.hex().encode(),
+            secret.replace("-", "\\u002d").encode()]
+
+
+def find_canaries(data: bytes, where: str) -> list[str]:
+    return [f"{where}: {form!r}" for secret in CANARIES for form in spellings(secret)
+            if form in data]
+
+
+def test_a_full_change_leaves_no_secret_anywhere(
+        repo: RepoWithRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    key_file = tmp_path / "elsewhere" / "keys.txt"
+    key_file.parent.mkdir()
+    key_file.write_text(f"{API_KEY}\n{FORGE_TOKEN}\n")
+    repo.git("config", "user.name", "Ada Approver")
+    repo.git("config", "user.email", "ada@example.invalid")
+    repo.write("honk.toml", config(key_file))
+    repo.commit_all("honk.toml")
+    repo.git("push", "-q", "origin", "main")
+    script = [
+        edit_turn("app/greeting.py", '"Hello"', '"Hallo"'),
+        text_turn("Done."),
+        edit_turn("app/greeting.py", '"Hallo"', '"Hej"'),
+        text_turn("Fixed."),
+        tool_turn("submit_verdict", APPROVE),
+    ]
+    outputs: list[Outcome] = []
+    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
+        monkeypatch.setenv("FOO_SETTING", API_KEY)  # the key again, under an innocent name
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
+        run = honk(capsys, "run", "Make the greeting Swedish", "--repo", str(repo.path), "--json")
+        outputs.append(run)
+        assert run.code == 0, run.err
+        result = run.events[-1]
+        assert result["state"] == "awaiting_approval", run.out[-2000:]
+        change = str(result["change"])
+        for args in (["approve", change, "--json"], ["show", change, "--json"],
+                     ["history", "--json"], ["audit", "export", "--json"], ["audit", "verify"]):
+            outputs.append(honk(capsys, *args))
+            assert outputs[-1].code == 0, (args, outputs[-1].err)
+        requests = api.requests
+    assert outputs[1].events[-1]["state"] == "merged"
+    types = {e["type"] for e in run.events}
+    assert {"verifier_result", "judge_verdict", "build_log", "artifact_built"} <= types, types
+    # The verifier really printed what it found: redacted, not absent.
+    failed = next(e for e in run.events if e["type"] == "verifier_result" and not e["passed"])
+    assert "[redacted]" in failed["output"] and "FOO_SETTING = None" in failed["output"]
+    assert any("[redacted]" in str(e.get("line")) for e in run.events
+               if e["type"] == "build_log")
+
+    leaks: list[str] = []
+    for n, outcome in enumerate(outputs):
+        leaks += find_canaries(outcome.out.encode(), f"stdout of command {n}")
+        leaks += find_canaries(outcome.err.encode(), f"stderr of command {n}")
+    home = tmp_path / "honk-home"
+    files = [p for p in home.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert {"journal.sqlite3", "audit.sqlite3"} <= {p.name for p in files}
+    assert any("worktrees" in p.parts for p in files)
+    for path in files:  # the journal and audit DBs (and -wal), worktrees, any logs
+        leaks += find_canaries(path.read_bytes(), str(path))
+    for name in ("journal.sqlite3", "audit.sqlite3"):  # and their rows, decoded
+        dump = subprocess.run(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect("
+                               "sys.argv[1]); print('\\n'.join(c.iterdump()))", str(home / name)],
+                              capture_output=True, check=True).stdout
+        leaks += find_canaries(dump, f"rows of {name}")
+    for git_dir in (repo.path, repo.remote):  # compressed objects: read them through git
+        history = subprocess.run(["git", "log", "-p", "--all", "--format=%H%n%B"], cwd=git_dir,
+                                 capture_output=True, check=True).stdout
+        leaks += find_canaries(history, f"git history of {git_dir}")
+    assert len(requests) >= 5
+    for request in requests:  # the agent's and the judge's prompts, and every tool result
+        leaks += find_canaries(json.dumps(request.body).encode(), f"request to {request.path}")
+        leaks += find_canaries(json.dumps(request.headers).encode(), "request headers")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_screenshots_hold_no_secret_bytes() -> None:
+    """Screenshots would need OCR to read their pixels, which this machine lacks: only the
+    files' bytes (text chunks, metadata) are searched."""
+    folder = Path(__file__).resolve().parents[2] / "screenshots"
+    if not folder.is_dir():
+        pytest.skip("no screenshots/ folder; OCR is not available here either")
+    leaks: list[str] = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            leaks += find_canaries(path.read_bytes(), str(path))
+    assert not leaks
