@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run one suggested request through the CLI instead of the window")
     demo.add_argument("--json", action="store_true", help="one JSON event per line")
 
+    journal = sub.add_parser("journal", help="the change journal (HONK_HOME/journal.sqlite3)")
+    journal_sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
+    journal_sub.add_parser("repair", help="set a damaged journal aside (never deleted) and "
+                           "copy every event that can still be read into a new one")
+
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     audit_sub.add_parser("verify", help="recompute the hash chain")
@@ -112,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui()
     if args.command == "demo":
         return _demo(args)
+    if args.command == "journal":
+        return _repair_journal()
     try:
         return asyncio.run(_dispatch(args, sys.stdout))
     except KeyboardInterrupt:
@@ -133,7 +140,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    import sqlite3
+
     from desktop.adapters.journal import JournalError
+    from desktop.adapters.locks import LockBusy
     from desktop.adapters.workspace import WorkspaceError
     from desktop.app import MissingKey, build_services
     from desktop.changes import UsageError
@@ -144,8 +154,16 @@ async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return _usage(str(exc))
     try:
         return await _command(args, services, out)
-    except (UsageError, ConfigError, WorkspaceError, MissingKey) as exc:
+    except (UsageError, ConfigError, WorkspaceError, MissingKey, LockBusy) as exc:
         return _usage(str(exc))
+    except JournalError as exc:  # e.g. the disk filled up mid-run: the change stays resumable
+        print(f"honk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except sqlite3.DatabaseError as exc:  # a page went bad after the journal was opened
+        print(f"honk: the journal {services.journal.path} is damaged ({exc}). It was left "
+              "untouched; run `honk journal repair` to copy what can be saved into a new one.",
+              file=sys.stderr)
+        return EXIT_FAILED
     finally:
         await services.changes.aclose()
         services.close()
@@ -283,6 +301,37 @@ async def _devices(services: Services, out: TextIO, *, as_json: bool) -> int:
                       "(or `adb connect HOST:PORT`)\n")
     for problem in problems:
         print(f"honk: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _repair_journal() -> int:
+    """`honk journal repair`: refuses while any Honk process could be writing the journal."""
+    import os
+
+    from desktop.adapters.journal_repair import RepairError, journal_is_healthy, repair_journal
+    from desktop.adapters.locks import is_locked, read_holder
+    from desktop.app import default_home
+
+    home = default_home(os.environ)
+    path = home / "journal.sqlite3"
+    busy = [p for p in [home / "app.lock", *sorted((home / "locks").glob("*.lock"))]
+            if is_locked(p)]
+    if busy:
+        return _usage(f"{len(busy)} Honk process(es) still use {home} (e.g. "
+                      f"{read_holder(busy[0]).describe()}, lock {busy[0]}); stop them first")
+    if not path.is_file():
+        return _usage(f"no journal at {path}: nothing to repair")
+    healthy, detail = journal_is_healthy(path)
+    if healthy:
+        print(f"the journal {path} is healthy; nothing to repair")
+        return EXIT_OK
+    print(f"the journal {path} is damaged: {detail}")
+    try:
+        report = repair_journal(path)
+    except (RepairError, OSError) as exc:
+        print(f"honk: repair failed, the journal was left as it was: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(report)
     return EXIT_OK
 
 

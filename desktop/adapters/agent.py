@@ -381,4 +381,6 @@ def _classify(exc: Exception) -> tuple[bool, str]:
         return status in _RETRYABLE_STATUS, f"{label}: {detail}"
     if isinstance(exc, _StreamIncomplete):
         return True, str(exc)
+    if isinstance(exc, ValueError):  # json.JSONDecodeError: a mangled SSE data line
+        return True, f"the stream sent malformed data ({type(exc).__name__}: {exc})"
     return True, f"connection problem ({type(exc).__name__}: {exc})"
