@@ -39,7 +39,7 @@ class Composer(QWidget):
             self.tr("Describe the change, e.g. “the play button overlaps the title on small "
                     "screens”. Ctrl+Enter sends."))
         self.request.setTabChangesFocus(True)
-        self.request.setFixedHeight(84)
+        self.request.setFixedHeight(72)
         self.repo = QComboBox()
         self.repo.setObjectName("repoPicker")
         self.repo.setEditable(True)
@@ -157,7 +157,7 @@ class FollowUp(QWidget):
         self.edit.setObjectName("followUpEdit")
         self.edit.setAccessibleName(self.tr("Follow-up message"))
         self.edit.setTabChangesFocus(True)
-        self.edit.setFixedHeight(56)
+        self.edit.setFixedHeight(44)
         self.button = QPushButton(self.tr("Revise"))
         self.button.setObjectName("reviseButton")
         self.button.setAccessibleName(self.tr("Send follow-up"))

@@ -94,7 +94,7 @@ class DiffView(QWidget):
         self.splitter.addWidget(self.tree)
         self.splitter.addWidget(right_side)
         self.splitter.setStretchFactor(1, 4)
-        self.splitter.setSizes([220, 780])
+        self.splitter.setSizes([190, 810])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -333,18 +333,19 @@ class DiffView(QWidget):
         item.setToolTip(0, tip + (self.tr(" (edit streaming)") if streaming else ""))
 
     def _new_item(self, path: str) -> QTreeWidgetItem:
+        # One folder row per directory path (as review tools do), so deep trees stay readable.
+        folder_path, _, name = path.rpartition("/")
         parent: QTreeWidgetItem | None = None
-        parts = path.split("/")
-        for depth in range(1, len(parts)):
-            key = "/".join(parts[:depth]) + "/"
-            folder = self._items.get(key)
-            if folder is None:
-                folder = QTreeWidgetItem([parts[depth - 1]])
-                (parent.addChild(folder) if parent else self.tree.addTopLevelItem(folder))
-                folder.setExpanded(True)
-                self._items[key] = folder
-            parent = folder
-        item = QTreeWidgetItem([parts[-1]])
+        if folder_path:
+            key = folder_path + "/"
+            parent = self._items.get(key)
+            if parent is None:
+                parent = QTreeWidgetItem([key])
+                parent.setToolTip(0, key)
+                self.tree.addTopLevelItem(parent)
+                parent.setExpanded(True)
+                self._items[key] = parent
+        item = QTreeWidgetItem([name])
         item.setData(0, _PATH_ROLE, path)
         (parent.addChild(item) if parent else self.tree.addTopLevelItem(item))
         self._items[path] = item

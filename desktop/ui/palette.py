@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHeaderView,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QTableWidget,
     QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +28,7 @@ def _keys(action: QAction) -> str:
 
 
 class CommandPalette(QDialog):
-    """Type to filter; Enter runs the highlighted action."""
+    """Type to filter; Enter runs the highlighted action. Shortcuts in their own column."""
 
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,30 +39,43 @@ class CommandPalette(QDialog):
         self.search = QLineEdit()
         self.search.setPlaceholderText(self.tr("Type a command…"))
         self.search.setAccessibleName(self.tr("Search commands"))
-        self.list = QListWidget()
+        self.list = QTreeWidget()
         self.list.setAccessibleName(self.tr("Commands"))
+        self.list.setColumnCount(2)
+        self.list.setHeaderHidden(True)
+        self.list.setRootIsDecorated(False)
+        self.list.setIconSize(QSize(18, 18))
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.list.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        blank = QPixmap(18, 18)
+        blank.fill(Qt.GlobalColor.transparent)
         for row in ACTIONS:
             if row.id == "command_palette":
                 continue
             action = actions[row.id]
-            item = QListWidgetItem(action.icon(), f"{action.text()}\t{_keys(action)}")
-            item.setData(Qt.ItemDataRole.UserRole, row.id)
-            self.list.addItem(item)
+            item = QTreeWidgetItem([action.text(), _keys(action)])
+            item.setIcon(0, action.icon() if not action.icon().isNull() else QIcon(blank))
+            item.setForeground(1, self.palette().placeholderText())
+            item.setData(0, Qt.ItemDataRole.UserRole, row.id)
+            self.list.addTopLevelItem(item)
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._run_current)
-        self.list.itemActivated.connect(lambda _item: self._run_current())
+        self.list.itemActivated.connect(lambda _item, _col: self._run_current())
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
-        self.resize(460, 380)
+        self.resize(520, 420)
         self._filter("")
+
+    def count(self) -> int:
+        return self.list.topLevelItemCount()
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
         first = None
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            hidden = not all(w in item.text().lower() for w in words)
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            hidden = not all(w in item.text(0).lower() for w in words)
             item.setHidden(hidden)
             if not hidden and first is None:
                 first = item
@@ -72,7 +85,7 @@ class CommandPalette(QDialog):
         item = self.list.currentItem()
         if item is None or item.isHidden():
             return
-        self.chosen = self.actions_by_id[str(item.data(Qt.ItemDataRole.UserRole))]
+        self.chosen = self.actions_by_id[str(item.data(0, Qt.ItemDataRole.UserRole))]
         self.accept()
 
 

@@ -9,12 +9,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from desktop.core.events import Event, StageProgress
-from desktop.core.stages import Stage
+from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView, StageView
 
 __all__ = ["StageBar"]
 
-_MARKS = {"pending": "○", "running": "◐", "done": "●", "failed": "✕"}
+_MARKS = {"pending": "○", "running": "◐", "done": "●", "failed": "✕", "waiting": "◆"}
 
 
 def _seconds(s: float) -> str:
@@ -61,8 +61,10 @@ class StageBar(QWidget):
         for stage, chip in self.chips.items():
             sv = latest.get(stage)
             state = sv.status if sv else "pending"
+            if stage is Stage.APPROVAL and view and view.state is ChangeState.AWAITING_APPROVAL:
+                state = "waiting"  # the stage rests here until a person decides
             text = f"{_MARKS[state]} {self.tr(stage.value)}"
-            if sv and state != "running":
+            if sv and state not in ("running", "waiting"):
                 text += f"  {_seconds(sv.seconds)}"
             elif sv:
                 text += f"  {_seconds(max(0.0, time.time() - sv.started_at))}"

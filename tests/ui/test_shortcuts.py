@@ -45,7 +45,7 @@ async def test_every_shortcut_in_the_table_triggers_its_action(
     menu_actions = {a.objectName() for m in w.menuBar().actions() for a in m.menu().actions()}
     assert {f"action_{r.id}" for r in ACTIONS} <= menu_actions
     palette, sheet = CommandPalette(w.actions_by_id, w), CheatSheet(w.actions_by_id, w)
-    assert palette.list.count() == len(ACTIONS) - 1  # all but the palette itself
+    assert palette.count() == len(ACTIONS) - 1  # all but the palette itself
     assert sheet.table.rowCount() == len(ACTIONS)
     assert "Ctrl+Shift+A" in sheet.table.item([r.id for r in ACTIONS].index("approve"), 1).text()
     await h.close()
