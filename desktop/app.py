@@ -69,7 +69,7 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
     journal = ChangeJournal(home / "journal.sqlite3",
                             busy_timeout_s=float(env.get("HONK_JOURNAL_BUSY_TIMEOUT_S", "10")))
     bus = EventBus(journal)
-    secrets = SecretStore(env)
+    secrets = SecretStore(env, home=home)
     cached: dict[str, list[str]] = {}
 
     def secret_values() -> list[str]:
