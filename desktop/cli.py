@@ -10,9 +10,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
 from desktop.core.config import ConfigError
@@ -253,11 +253,11 @@ async def _approve(services: Services, change_id: str, printer: JsonPrinter | Hu
     return EXIT_OK
 
 
-async def _run_cancellable(coro: object) -> ChangeState:
+async def _run_cancellable(coro: Coroutine[Any, Any, ChangeState]) -> ChangeState:
     """Run the pipeline; Ctrl+C cancels it cleanly (journalled as cancelled)."""
     import signal
 
-    task: asyncio.Task[ChangeState] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
     try:
         loop.add_signal_handler(signal.SIGINT, task.cancel)

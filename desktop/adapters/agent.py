@@ -39,10 +39,14 @@ _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 
 
 class ToolOutcomeLike(Protocol):
-    content: str
-    is_error: bool
-    path: str | None
-    changed: bool
+    @property
+    def content(self) -> str: ...
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def changed(self) -> bool: ...
 
 
 @dataclass
