@@ -19,6 +19,12 @@ _QUIET_ENV = {
 }
 
 
+# Names that look like credentials to the scrubber ("AUTH") but are only who commits.
+_GIT_IDENTITY = frozenset(
+    f"GIT_{who}_{what}" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL", "DATE")
+)
+
+
 class GitError(RuntimeError):
     """A git command failed; ``str()`` names the command and git's own message."""
 
@@ -35,9 +41,20 @@ def git(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     strip: bool = True,
+    without_secrets: bool = False,
 ) -> str:
-    """Run git in ``cwd`` and return stdout as text (UTF-8, undecodable bytes escaped)."""
+    """Run git in ``cwd`` and return stdout as text (UTF-8, undecodable bytes escaped).
+
+    ``without_secrets``: for commands that run repo-controlled code (commit hooks, which the
+    pre-commit framework or husky configure from files the agent can edit), drop every
+    credential-looking variable, as for verifiers; git's own identity variables stay.
+    """
     full_env = {**os.environ, **_QUIET_ENV, **(env or {})}
+    if without_secrets:
+        from desktop.adapters.commands import scrubbed_env
+
+        kept = scrubbed_env(full_env)
+        full_env = {k: v for k, v in full_env.items() if k in kept or k in _GIT_IDENTITY}
     proc = subprocess.run(
         ["git", *args],
         cwd=cwd,

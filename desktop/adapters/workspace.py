@@ -224,14 +224,16 @@ class GitWorkspace:
             if not value or "\n" in value or "\r" in value:
                 raise WorkspaceError(f"{name} for the commit trailer must be one line: {value!r}")
         self._require(wt)
-        git("add", "--all", cwd=wt.path)
+        # Hooks run here are repo code the agent may have steered: no secrets for them.
+        git("add", "--all", cwd=wt.path, without_secrets=True)
         if git_ok("diff", "--cached", "--quiet", cwd=wt.path):
             raise WorkspaceError(
                 f"nothing to commit in {wt.path} on {wt.branch}: the agent made no changes"
             )
         message = commit_message(request, change_id=change_id, model=model)
         try:
-            git("commit", "--quiet", "--file=-", cwd=wt.path, input=message.encode("utf-8"))
+            git("commit", "--quiet", "--file=-", cwd=wt.path, input=message.encode("utf-8"),
+                without_secrets=True)
         except GitError as exc:
             raise WorkspaceError(f"git commit failed in {wt.path}: {exc.stderr}") from None
         return self.head(wt)

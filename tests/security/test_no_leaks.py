@@ -147,3 +147,31 @@ def test_screenshots_text_is_not_searched_without_ocr() -> None:
     if not folder.is_dir():
         pytest.skip("no screenshots/ folder")
     pytest.skip(f"{folder} exists but no OCR engine is installed: its text is not searched")
+
+
+def test_commit_hooks_run_without_the_secrets(
+        repo: RepoWithRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Hooks from the repo (husky-style core.hooksPath): code the agent can steer, which the
+    # commit step runs. They get no key or token, under any name; git's identity stays.
+    dump = tmp_path / "hook-env"
+    hook = repo.write("hooks/pre-commit", f"#!/bin/sh\nenv > '{dump}.pre'\n")
+    hook.chmod(0o755)
+    repo.write("hooks/post-commit", f"#!/bin/sh\nenv > '{dump}.post'\n").chmod(0o755)
+    repo.git("config", "core.hooksPath", "hooks")
+    repo.write("honk.toml", '[judge]\nenabled = false\n\n[[verify]]\nname = "ok"\n'
+                            'command = ["true"]\n')
+    repo.commit_all("hooks")
+    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
+    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
+        monkeypatch.setenv("FOO_SETTING", API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        run = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
+    assert run.code == 0, run.err
+    assert run.events[-1]["state"] == "awaiting_approval"
+    for suffix in (".pre", ".post"):
+        seen = Path(f"{dump}{suffix}").read_bytes()
+        assert b"GIT_AUTHOR_NAME=Test Engineer" in seen
+        assert not find_canaries(seen, f"hook environment{suffix}")
