@@ -88,13 +88,14 @@ class SecretStore:
             self.warn(self._warning(f"read the {_LABELS.get(name, name)} from"))
         return stored
 
-    def set(self, name: str, value: str) -> None:
+    def set(self, name: str, value: str) -> str:
+        """Store ``name``; returns where it went ("the keyring" or the unencrypted file)."""
         import keyring
         from keyring.errors import KeyringError, NoKeyringError
 
         try:
             keyring.set_password(SERVICE, name, value)
-            return
+            return "the keyring"
         except NoKeyringError as exc:
             if not self.insecure_opt_in():
                 raise SecretsUnavailable(self._no_keyring_message(name)) from exc
@@ -102,6 +103,7 @@ class SecretStore:
             raise SecretsUnavailable(f"the keyring refused to store {name}: {exc}") from exc
         self._write_file(name, value)
         self.warn(self._warning(f"stored the {_LABELS.get(name, name)} in"))
+        return f"the UNENCRYPTED file {self.insecure_path}"
 
     def known_values(self) -> list[str]:
         """Every secret value we hold, so output can be redacted before anyone sees it."""

@@ -99,7 +99,7 @@ def test_opting_in_stores_a_0600_file_and_warns_loudly_on_every_use(
 def test_without_the_opt_in_an_existing_file_is_not_read(no_keyring: None, tmp_path: Path
                                                          ) -> None:
     opted, _ = store(tmp_path)
-    opted.set(ANTHROPIC_KEY, VALUE)
+    assert opted.set(ANTHROPIC_KEY, VALUE) == f"the UNENCRYPTED file {tmp_path / 'secrets.insecure'}"
     plain, warnings = store(tmp_path, opt_in="0")
     assert plain.get(ANTHROPIC_KEY) is None and warnings == []
     with pytest.raises(SecretsUnavailable, match=INSECURE_ENV):
