@@ -346,10 +346,10 @@ def _store_key(services: Services, name: str) -> int:
     if not value:
         return _usage(f"no {label} given; nothing was stored")
     try:
-        services.secrets.set(ANTHROPIC_KEY if name == "anthropic" else GITHUB_TOKEN, value)
+        where = services.secrets.set(ANTHROPIC_KEY if name == "anthropic" else GITHUB_TOKEN, value)
     except SecretsUnavailable as exc:
         return _usage(str(exc))
-    print(f"stored the {label} in the keyring")
+    print(f"stored the {label} in {where}")
     return EXIT_OK
 
 
