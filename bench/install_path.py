@@ -3,7 +3,7 @@
 Both go to the same virtual device through the same private adb server, interleaved,
 in one run; prints the median seconds per size and the ratio Honk / plain (goal <= 1.10).
 
-    python -m bench.install_path [--sizes 1,20,100] [--reps 5]
+    python -m bench.install_path [--sizes 1,20,100] [--reps 5] [--quick] [--json FILE]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def free_port() -> int:
         return port
 
 
-async def bench(sizes: list[int], reps: int, work: Path) -> None:
+async def bench(sizes: list[int], reps: int, work: Path) -> list[dict[str, float]]:
     adb, port = adbutils.adb_path(), free_port()
     (work / "home").mkdir()
     env = {**os.environ, "HOME": str(work / "home"), "ADB_MDNS": "0", "ADB_EMU": "0",
@@ -57,6 +57,7 @@ async def bench(sizes: list[int], reps: int, work: Path) -> None:
     thread = DeviceThread(device)
     thread.start()
     run("start-server")
+    rows: list[dict[str, float]] = []
     try:
         run("connect", device.address)
         run("-s", device.address, "wait-for-device")
@@ -81,20 +82,34 @@ async def bench(sizes: list[int], reps: int, work: Path) -> None:
                     honk_t.append(ours)
             p, h = statistics.median(plain_t), statistics.median(honk_t)
             print(f"{mb:>5}MB {p:>17.3f}s {h:>12.3f}s {h / p:>6.2f}")
+            rows.append({"mb": mb, "plain_s": p, "honk_s": h})
             apk.unlink()
     finally:
         run("kill-server")
         thread.stop()
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,20,100", help="APK sizes in MB, comma-separated")
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions per size")
+    parser.add_argument("--quick", action="store_true", help="2 reps, 1 and 20 MB (smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if args.quick:
+        args.reps, args.sizes = min(args.reps, 2), "1,20"
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="honk-bench-") as work:
-        asyncio.run(bench(sizes, args.reps, Path(work)))
+        rows = asyncio.run(bench(sizes, args.reps, Path(work)))
+    from bench.common import Figure, write_figures
+
+    write_figures(args.json, "install_path", [
+        Figure("install_path", f"install {r['mb']:.0f} MB apk", r["honk_s"] * 1000, "ms",
+               r["plain_s"] * 1000, goal="ratio <= 1.10",
+               ok=r["honk_s"] <= 1.10 * r["plain_s"],
+               note="floor: plain `adb install` of the same file, same device, interleaved")
+        for r in rows], {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Streaming a long edit: per-delta overhead and partial-JSON cost as the edit grows.
 
-Run: ``python -m bench.stream_edit`` (add ``--lines 2000 --repeat 5``).
+Run: ``python -m bench.stream_edit`` (add ``--lines 2000 --repeat 5``, ``--quick``,
+``--json FILE``); ``python -m bench`` runs it with the others.
 
 Figures, each a median of ``--repeat`` runs, each against a floor measured in the same run:
 1. parser: our incremental parser over the whole input vs ``json.loads`` of the finished
@@ -19,13 +20,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import fit_exponent
 from desktop.core.partial_json import PartialObjectParser
 
 CHUNK = 24  # characters per input_json_delta, about what the API sends
@@ -63,16 +64,11 @@ def time_naive(frags: list[str], limit: int) -> float:
     return time.perf_counter() - start
 
 
-def fit_exponent(sizes: list[int], seconds: list[float]) -> float:
-    xs = [math.log(s) for s in sizes]
-    ys = [math.log(max(t, 1e-9)) for t in seconds]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs)
+async def end_to_end(lines: int, reps: int = 1) -> tuple[list[float], list[float], int]:
+    """(honk seconds, floor seconds) per rep, and previews, for a streamed create of ``lines``.
 
-
-async def end_to_end(lines: int) -> tuple[float, float, int]:
-    """(honk seconds, floor seconds, deltas) for one streamed create of ``lines`` lines."""
+    Honk and the floor alternate on one client and one server, so drift hits both alike.
+    """
     import anthropic
 
     from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
@@ -85,7 +81,7 @@ async def end_to_end(lines: int) -> tuple[float, float, int]:
 
     text = json.loads(make_input(lines))["file_text"]
     turn = create_turn("app/Big.kt", text, chunk_chars=CHUNK)
-    with ScriptedMessagesAPI([turn, text_turn("done"), turn]) as api, \
+    with ScriptedMessagesAPI([turn, text_turn("done"), turn, text_turn("done")] * reps) as api, \
             tempfile.TemporaryDirectory() as tmp:
         client = anthropic.AsyncAnthropic(api_key="bench", base_url=api.base_url)
         root = Path(tmp)
@@ -106,22 +102,27 @@ async def end_to_end(lines: int) -> tuple[float, float, int]:
         settings = AgentSettings(model="claude-sonnet-4-6", max_turns=5, max_cost_usd=100,
                                  max_tokens=64000, system="bench")
         step = AgentStep(client, settings, lambda ctx: Toolbox(editor.run, file_diff, verifiers))
-        ctx = ChangeContext(change_id="b", request="r", worktree=tmp, branch="b",
-                            base_commit="0", config=HonkConfig(), emit=emit, model="m",
-                            prompt="go")
-        start = time.perf_counter()
-        await step.run(ctx)
-        honk = time.perf_counter() - start
+        honk: list[float] = []
+        floor: list[float] = []
+        for _ in range(reps):
+            ctx = ChangeContext(change_id="b", request="r", worktree=tmp, branch="b",
+                                base_commit="0", config=HonkConfig(), emit=emit, model="m",
+                                prompt="go")
+            deltas = 0
+            start = time.perf_counter()
+            await step.run(ctx)
+            honk.append(time.perf_counter() - start)
 
-        # Floor: the same stream through the same SDK, consumed and thrown away.
-        start = time.perf_counter()
-        stream: Any = await client.messages.create(model="claude-sonnet-4-6", max_tokens=64000,
-                                                   messages=[{"role": "user", "content": "go"}],
-                                                   stream=True)
-        async with stream:
-            async for _ in stream:
-                pass
-        floor = time.perf_counter() - start
+            # Floor: the same two streams through the same SDK, consumed and thrown away.
+            start = time.perf_counter()
+            for _turn in range(2):
+                stream: Any = await client.messages.create(
+                    model="claude-sonnet-4-6", max_tokens=64000,
+                    messages=[{"role": "user", "content": "go"}], stream=True)
+                async with stream:
+                    async for _ in stream:
+                        pass
+            floor.append(time.perf_counter() - start)
         await client.close()
     return honk, floor, deltas
 
@@ -130,8 +131,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat = min(args.repeat, 2)
 
     frags = fragments(make_input(args.lines))
     full = "".join(frags)
@@ -146,15 +150,15 @@ def main() -> None:
         json.loads(full)
         floor.append(time.perf_counter() - t)
     sizes = [args.lines // 4, args.lines // 2, args.lines, args.lines * 2, args.lines * 4]
-    growth = [statistics.median(time_incremental(fragments(make_input(n)))[0] for _ in range(3))
+    growth = [statistics.median(time_incremental(fragments(make_input(n)))[0] for _ in range(5))
               for n in sizes]
-    naive_limit = len(frags)
-    naive = statistics.median(time_naive(frags, naive_limit) for _ in range(max(1, args.repeat // 2)))
+    naive = statistics.median(time_naive(frags, len(frags))
+                              for _ in range(max(1, args.repeat // 2)))
 
-    e2e = [asyncio.run(end_to_end(args.lines)) for _ in range(args.repeat)]
-    honk_s = statistics.median(r[0] for r in e2e)
-    floor_s = statistics.median(r[1] for r in e2e)
-    deltas = e2e[0][2]
+    honk_runs, floor_runs, deltas = asyncio.run(end_to_end(args.lines, args.repeat))
+    honk_s = statistics.median(honk_runs)
+    floor_s = statistics.median(floor_runs)
+    exponent = fit_exponent(sizes, growth)
 
     figures = {
         "lines": args.lines, "chars": len(full), "deltas": len(frags),
@@ -163,7 +167,7 @@ def main() -> None:
         "parser_vs_loads_once": statistics.median(inc) / statistics.median(floor),
         "per_delta_first_tenth_us": statistics.median(first) * 1e6,
         "per_delta_last_tenth_us": statistics.median(last) * 1e6,
-        "growth_exponent": fit_exponent(sizes, growth),
+        "growth_exponent": exponent,
         "naive_reparse_ms": naive * 1e3,
         "naive_vs_incremental": naive / statistics.median(inc),
         "e2e_honk_ms": honk_s * 1e3, "e2e_sdk_floor_ms": floor_s * 1e3,
@@ -175,7 +179,26 @@ def main() -> None:
     for key, value in figures.items():
         print(f"  {key:<28} {value:,.3f}" if isinstance(value, float) else f"  {key:<28} {value:,}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        from bench.common import Figure, write_figures
+
+        name = "stream_edit"
+        rows = [
+            Figure(name, "partial-JSON parse, whole edit", statistics.median(inc) * 1e3, "ms",
+                   statistics.median(floor) * 1e3,
+                   note=f"{len(full):,} chars in {len(frags):,} deltas; floor: json.loads once"),
+            Figure(name, "partial-JSON growth exponent", exponent, "",
+                   goal="~1 (< 1.3)", ok=exponent < 1.3,
+                   note=f"fitted on {sizes[0]:,}..{sizes[-1]:,} lines"),
+            Figure(name, "per delta, last tenth vs first", statistics.median(last) * 1e6, "us",
+                   statistics.median(first) * 1e6, note="flat means linear"),
+            Figure(name, "naive re-parse per delta (for scale)", naive * 1e3, "ms",
+                   statistics.median(inc) * 1e3, note="floor: our incremental parser"),
+            Figure(name, "streamed edit via agent step", honk_s * 1e3, "ms", floor_s * 1e3,
+                   note=f"floor: same SDK streams, no processing; {deltas:,} previews"),
+            Figure(name, "agent overhead per delta", (honk_s - floor_s) / max(1, deltas) * 1e6,
+                   "us"),
+        ]
+        write_figures(args.json, name, rows, figures)
 
 
 if __name__ == "__main__":

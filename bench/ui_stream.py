@@ -1,6 +1,6 @@
 """Streaming into the real main window, offscreen: is the UI smooth at high delta rates?
 
-    python -m bench.ui_stream [--seconds 2]
+    python -m bench.ui_stream [--seconds 2] [--quick] [--json FILE]
 
 Edit-preview deltas go through the real EventBus and Bridge into the real MainWindow at
 50, 200 and 1000 deltas/s, for 1 and 4 changes at once (the selected one is on screen; the
@@ -26,7 +26,7 @@ def _diff(lines: int) -> str:
     return f"diff --git a/app/Big.kt b/app/Big.kt\n--- /dev/null\n+++ b/app/Big.kt\n@@ -0,0 +1,{lines} @@\n{body}"
 
 
-async def _run(seconds: float) -> list[str]:
+async def _run(seconds: float, rows: list[dict[str, float]]) -> list[str]:
     from PySide6.QtCore import QSettings
 
     from desktop.app import build_services
@@ -65,6 +65,7 @@ async def _run(seconds: float) -> list[str]:
         t = time.perf_counter()
         await asyncio.sleep(0.005)
         worst = max(worst, time.perf_counter() - t - 0.005)
+    rows.append({"render_ms": render_ms, "paint_stall_ms": worst * 1000})
     out.append(f"5,000-line applied diff: built in {render_ms:.0f} ms, first layout/paint "
                f"stall {worst * 1000:.0f} ms ({window.diff.unified.block_count()} lines)")
     out.append(f"{'rate/s':>7} {'changes':>7} {'deltas':>7} {'p50 ms':>7} {'p95 ms':>7} "
@@ -108,6 +109,8 @@ async def _run(seconds: float) -> list[str]:
             lat = sorted(x * 1000 for x in latencies)
             p50 = statistics.median(lat)
             p95 = lat[int(len(lat) * 0.95) - 1]
+            rows.append({"rate": rate, "changes": changes, "deltas": sum(counts), "p50": p50,
+                         "p95": p95, "max": lat[-1], "stall": stall * 1000})
             out.append(f"{rate:>7} {changes:>7} {sum(counts):>7} {p50:>7.2f} {p95:>7.2f} "
                        f"{lat[-1]:>7.2f} {stall * 1000:>8.1f}")
     window.quitting = True
@@ -120,7 +123,11 @@ async def _run(seconds: float) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ui_stream", description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="streaming time per row")
+    parser.add_argument("--quick", action="store_true", help="0.5 s per row (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = min(args.seconds, 0.5)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["HONK_HOME"] = tempfile.mkdtemp(prefix="honk-bench-")
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
@@ -133,11 +140,35 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:  # 3.11: no asyncio.run(loop_factory)
-        lines = runner.run(_run(args.seconds))
+        rows: list[dict[str, float]] = []
+        lines = runner.run(_run(args.seconds, rows))
     print(f"honk UI streaming bench (Qt {os.environ['QT_QPA_PLATFORM']}, "
           f"Python {sys.version.split()[0]}, HONK_HOME {Path(os.environ['HONK_HOME']).name})")
     print("\n".join(lines))
+    _write(args.json, rows)
     return 0
+
+
+def _write(path: Path | None, rows: list[dict[str, float]]) -> None:
+    from bench.common import FRAME_MS, Figure, write_figures
+
+    name = "ui_stream"
+    first, streams = rows[0], rows[1:]
+    figures = [Figure(name, "5,000-line applied diff: build", first["render_ms"], "ms",
+                      note="then a first layout/paint stall of "
+                      f"{first['paint_stall_ms']:.0f} ms")]
+    for r in streams:
+        goal = r["rate"] == 200 and r["changes"] == 4
+        figures.append(Figure(
+            name, f"{r['rate']:.0f}/s x{r['changes']:.0f}: p95 delta->view", r["p95"], "ms",
+            FRAME_MS, goal="p95 < 1 frame" if goal else "",
+            ok=r["p95"] < FRAME_MS if goal else None,
+            note=f"{r['deltas']:.0f} deltas; p50 {r['p50']:.2f} ms, max {r['max']:.2f} ms, "
+                 f"longest loop stall {r['stall']:.1f} ms"))
+    worst = max(streams, key=lambda r: r["stall"])
+    figures.append(Figure(name, "longest event-loop stall while streaming", worst["stall"], "ms",
+                          FRAME_MS, note=f"at {worst['rate']:.0f}/s x{worst['changes']:.0f}"))
+    write_figures(path, name, figures, {"rows": rows})
 
 
 if __name__ == "__main__":
