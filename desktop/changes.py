@@ -22,7 +22,7 @@ from desktop.adapters.agent_prompt import system_prompt
 from desktop.adapters.build import BuildStep
 from desktop.adapters.editor_tool import EditorTool
 from desktop.adapters.gitcli import GitError, git
-from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.journal import ChangeJournal, JournalError
 from desktop.adapters.locks import ChangeLocks, FileLock
 from desktop.adapters.verifiers import VerifierRunner, VerifyStep
 from desktop.adapters.workspace import GitWorkspace, Worktree
@@ -191,19 +191,22 @@ class ChangeService:
         model = options.model or config.agent.model
         if options.max_turns is not None:
             config = replace(config, agent=replace(config.agent, max_turns=options.max_turns))
-        self.bus.emit(
-            ChangeCreated(
-                change=change_id,
-                request=text,
-                repo=str(workspace.repo),
-                branch=worktree.branch,
-                worktree=str(worktree.path),
-                base=target,
-                base_commit=worktree.base_commit,
-                model=model,
-                device=options.device,
-            )
+        created = ChangeCreated(
+            change=change_id,
+            request=text,
+            repo=str(workspace.repo),
+            branch=worktree.branch,
+            worktree=str(worktree.path),
+            base=target,
+            base_commit=worktree.base_commit,
+            model=model,
+            device=options.device,
         )
+        try:
+            self.bus.emit(created)
+        except JournalError:  # unrecorded, the worktree would be an orphan nobody can find
+            workspace.remove(worktree, delete_branch=True)
+            raise
         hint = config.hint()
         if hint:
             self.bus.emit(Notice(change=change_id, level="info", message=hint))
