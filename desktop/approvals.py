@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.adapters.audit_log import AuditLog, current_actor
-from desktop.adapters.git_merge import GitMerger, MergeConflict, MergeError, MergeResult
+from desktop.adapters.git_merge import (
+    GitMerger,
+    MergeConflict,
+    MergeError,
+    MergeResult,
+    RemoteUnreachable,
+)
 from desktop.adapters.gitcli import GitError, git
 from desktop.adapters.secrets import GITHUB_TOKEN, SecretStore
 from desktop.changes import ChangeService, UsageError, read_config
@@ -118,7 +124,11 @@ class ApprovalService:
             message = f"{exc}{files}"
             emit(StageFailed(change=view.id, stage=Stage.MERGE, reason=message))
             self._audit(view, evidence, actor, "merge_failed", merge_result=message)
-            emit(ChangeFinished(change=view.id, state=ChangeState.FAILED.value, reason=message))
+            # Nothing was pushed and nothing about the change is wrong: once the remote is
+            # back, approving again must work, so it keeps awaiting approval.
+            after = (ChangeState.AWAITING_APPROVAL if isinstance(exc, RemoteUnreachable)
+                     else ChangeState.FAILED)
+            emit(ChangeFinished(change=view.id, state=after.value, reason=message))
             raise
         emit(merged)
         emit(StageFinished(change=view.id, stage=Stage.MERGE))
