@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import time
 import traceback
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-__all__ = ["main", "run_gui"]
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+__all__ = ["exit_after_first_paint", "main", "run_gui"]
 
 log = logging.getLogger("honk.gui")
 
@@ -46,6 +52,8 @@ async def main() -> int:
     window.finished.connect(lambda: done.done() or done.set_result(None))
     app.aboutToQuit.connect(lambda: done.done() or done.set_result(None))
     window.start()
+    if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
+        exit_after_first_paint(window)
     window.show()
     try:
         await done
@@ -55,6 +63,28 @@ async def main() -> int:
             await window.bridge.shutdown()
         services.close()
     return 0
+
+
+def exit_after_first_paint(window: QWidget) -> None:
+    """Opt-in start-up probe (bench/startup.py): once the window's first paint is done,
+    print ``HONK_FIRST_PAINT <unix time>`` and quit normally."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    class FirstPaint(QObject):
+        seen = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not self.seen:
+                self.seen = True
+                QTimer.singleShot(0, self.report)  # runs once this paint pass has finished
+            return False
+
+        def report(self) -> None:
+            print(f"HONK_FIRST_PAINT {time.time():.6f}", flush=True)
+            QApplication.quit()
+
+    window.installEventFilter(FirstPaint(window))
 
 
 def run_gui() -> int:

@@ -1,0 +1,158 @@
+"""Start-up: `honk` to the first window painted, and `honk --help`, each against its floor.
+
+    python -m bench.startup [--reps 7] [--quick] [--json FILE]
+
+Both sides run with bytecode cached (a private PYTHONPYCACHEPREFIX, warmed first), as an
+installed package or bundle has it.
+
+1. window: ``python -m desktop`` (offscreen, a HONK_HOME whose journal holds 5 past changes,
+   HONK_EXIT_AFTER_FIRST_PAINT=1 so the app prints a mark once its first paint is done and
+   quits) against a bare PySide6 script that opens a QMainWindow of the same size and
+   prints the same mark after its first paint. Wall time from spawn to the mark; runs
+   alternate. Goal: <= 1.5x the bare window.
+2. CLI: ``python -m desktop --help`` against ``python -c pass``; and the modules the CLI
+   imports for --help, which must include no PySide6, qasync or anthropic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Figure, median, write_figures
+from bench.history import write_history
+
+MARK = "HONK_FIRST_PAINT"
+BARE = f"""
+import sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+app = QApplication(sys.argv[:1])
+win = QMainWindow()
+win.setWindowTitle("bare")
+win.resize(1280, 800)
+
+class FirstPaint(QObject):
+    seen = False
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and not self.seen:
+            self.seen = True
+            QTimer.singleShot(0, self.report)
+        return False
+    def report(self):
+        print("{MARK}", time.time(), flush=True)
+        app.quit()
+
+win.installEventFilter(FirstPaint(win))
+win.show()
+app.exec()
+"""
+PROBE_HELP = """
+import contextlib, io, json, sys
+from desktop.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(["--help"])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"PySide6", "qasync", "anthropic",
+                                                          "shiboken6", "httpx"})
+print(json.dumps(heavy))
+"""
+
+
+def _until_mark(cmd: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawn until ``MARK`` is printed; the process must then exit cleanly."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    seen = None
+    for line in proc.stdout:
+        if line.startswith(MARK):
+            seen = time.perf_counter() - start
+            break
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if seen is None:
+        raise RuntimeError(f"{' '.join(cmd)} never printed {MARK}; stderr:\n{err[-2000:]}")
+    return seen
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, capture_output=True, check=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
+    home = work / "honk-home"
+    write_history(home, 5)
+    py = sys.executable
+    # Bytecode cached, as in an install or a bundle: a private pycache (warmed by the first
+    # runs) instead of PYTHONDONTWRITEBYTECODE, which would recompile every module each start.
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+           "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+           "QT_QPA_PLATFORM": "offscreen", "HONK_HOME": str(home),
+           "HONK_EXIT_AFTER_FIRST_PAINT": "1",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    bare_script = work / "bare_window.py"
+    bare_script.write_text(BARE)
+    honk_cmd, bare_cmd = [py, "-m", "desktop"], [py, str(bare_script)]
+    for cmd in (bare_cmd, honk_cmd, [py, "-m", "desktop", "--help"], [py, "-c", "pass"]):
+        # Warm the page cache and the bytecode cache for both before timing.
+        subprocess.run(cmd, env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    honk, bare = [], []
+    for _ in range(reps):
+        bare.append(_until_mark(bare_cmd, env))
+        honk.append(_until_mark(honk_cmd, env))
+
+    cli_env = {k: v for k, v in env.items() if k != "HONK_EXIT_AFTER_FIRST_PAINT"}
+    helps, passes = [], []
+    for _ in range(reps):
+        passes.append(_wall([py, "-c", "pass"], cli_env))
+        helps.append(_wall([py, "-m", "desktop", "--help"], cli_env))
+    probe = subprocess.run([py, "-c", PROBE_HELP], env=cli_env, capture_output=True, text=True,
+                           check=True, stdin=subprocess.DEVNULL)
+    heavy: list[str] = json.loads(probe.stdout.strip().splitlines()[-1])
+
+    h, b = median(honk), median(bare)
+    fig = [
+        Figure("startup", "honk to first window painted", h * 1000, "ms", b * 1000,
+               goal="ratio <= 1.5", ok=h <= 1.5 * b,
+               note=f"floor: bare PySide6 QMainWindow to first paint; journal with 5 changes; "
+                    f"{reps} alternating runs"),
+        Figure("startup", "honk --help", median(helps) * 1000, "ms", median(passes) * 1000,
+               goal="no Qt/SDK import", ok=not heavy,
+               note="floor: python -c pass; heavy modules imported for --help: "
+                    + (", ".join(heavy) or "none")),
+    ]
+    return fig, {"honk_s": honk, "bare_s": bare, "help_s": helps, "pass_s": passes,
+                 "help_heavy_imports": heavy}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.startup",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=7, help="timed runs of each (median)")
+    parser.add_argument("--quick", action="store_true", help="3 runs of each")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="honk-bench-startup-") as tmp:
+        figures, extra = run(3 if args.quick else args.reps, Path(tmp))
+    for f in figures:
+        print(f"{f.name:<32} {f.value:8.0f} ms  floor {f.floor:6.0f} ms  "
+              f"{f.ratio or 0:.2f}x  {f.note}")
+    write_figures(args.json, "startup", figures, extra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""`python -m bench` runs and prints its table (no timed assertions: figures live in bench/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bench", *args, "--out", str(tmp / "r.json")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                          check=False, stdin=subprocess.DEVNULL)
+
+
+def test_quick_stream_edit_prints_a_table_and_writes_json(tmp_path: Path) -> None:
+    done = _bench("--quick", "--only", "stream_edit", tmp=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cores" in done.stdout
+    assert "stream_edit" in done.stdout and "partial-JSON growth exponent" in done.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["cores"] == os.cpu_count()
+    [result] = data["results"]
+    assert result["bench"] == "stream_edit" and result["figures"]
+    assert all({"value", "floor", "ratio", "unit"} <= set(f) for f in result["figures"])
+
+
+def test_unknown_benchmark_is_named(tmp_path: Path) -> None:
+    done = _bench("--only", "nope", tmp=tmp_path)
+    assert done.returncode == 2
+    assert "unknown benchmark nope" in done.stderr and "stream_edit" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_first_paint_hook_prints_a_mark_and_quits(tmp_path: Path) -> None:
+    env = {**os.environ, "HONK_EXIT_AFTER_FIRST_PAINT": "1",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    done = subprocess.run([sys.executable, "-m", "desktop"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    marks = [ln for ln in done.stdout.splitlines() if ln.startswith("HONK_FIRST_PAINT ")]
+    assert len(marks) == 1 and float(marks[0].split()[1]) > 0
