@@ -1,0 +1,119 @@
+"""kill -9 at random points of `honk run` and `honk approve`: nothing is lost, every change
+is finished by `honk resume` / `honk approve`, nothing is merged twice.
+
+HONK_KILL_ROUNDS sets the number of rounds (default 6: one per phase but "anywhere";
+`bench/kill_soak.py` runs 50)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.demo import DemoEnvironment
+from desktop.sim.messages_api import ScriptedMessagesAPI
+from desktop.sim.messages_script import edit_turn, text_turn
+from tests.helpers.gitrepo import RepoWithRemote, run_git
+from tests.reliability.killsoak import soak
+from tests.reliability.procs import KEY, base_env, history, honk, journal_events
+
+
+@pytest.fixture(scope="module")
+def phone() -> Iterator[DemoEnvironment]:
+    """A virtual Android phone behind a private real adb server, shared by the rounds."""
+    with DemoEnvironment() as demo:
+        yield demo
+
+
+def device_env(phone: DemoEnvironment) -> dict[str, str]:
+    """This test's environment plus the way to the phone's private adb server."""
+    adb = ("ANDROID_ADB_SERVER_PORT", "HONK_ADB", "HOME", "ADB_MDNS", "ADB_EMU", "ADB_LIBUSB")
+    return {**os.environ, **{k: phone.env[k] for k in adb if k in phone.env}}
+
+
+@pytest.mark.slow
+def test_random_kills_lose_nothing(phone: DemoEnvironment, tmp_path: Path) -> None:
+    rounds = int(os.environ.get("HONK_KILL_ROUNDS", "6"))
+    results = soak(rounds, tmp_path / "soak", device_env(phone), phone.serial, seed=rounds,
+                   log=True)
+    lost = [(r.phase, r.problems) for r in results if not r.lost_nothing]
+    assert not lost, lost
+    assert any(r.killed_in == "interrupted" for r in results)
+
+
+@pytest.mark.slow
+def test_kill_between_merge_push_and_journal_write(repo: RepoWithRemote, tmp_path: Path) -> None:
+    """A post-receive hook kills `honk approve` right after the remote took the push."""
+    repo.write("honk.toml", '[[verify]]\nname = "ok"\ncommand = ["python3", "-c", "pass"]\n\n'
+               '[judge]\nenabled = false\n\n[merge]\nrequire = ["verified"]\n')
+    repo.commit_all("honk.toml")
+    repo.git("push", "-q", "origin", "main")
+    env = base_env(tmp_path / "honk-home")
+    with ScriptedMessagesAPI([edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
+                              text_turn("Done.")], expected_api_key=KEY) as api:
+        env["ANTHROPIC_BASE_URL"] = api.base_url
+        done = honk("run", "Swedish", "--repo", str(repo.path), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    [row] = history(env)
+    change, commit = str(row["id"]), str(row["commit"])
+
+    pidfile = tmp_path / "approve.pid"
+    hook = repo.remote / "hooks" / "post-receive"
+    hook.write_text(f"#!/bin/sh\nkill -9 $(cat {pidfile})\n")
+    hook.chmod(0o755)
+    proc = subprocess.Popen([sys.executable, "-m", "desktop", "approve", change], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pidfile.write_text(str(proc.pid))
+    assert proc.wait(timeout=60) == -9
+    hook.unlink()
+
+    assert run_git(repo.remote, "rev-parse", "main") == commit  # pushed ...
+    types = [e["type"] for e in journal_events(tmp_path / "honk-home", change)]
+    assert "approved" in types and "merged" not in types  # ... but never journalled
+    [row] = history(env)
+    assert row["state"] == "interrupted"
+    resume = honk("resume", change, env=env)
+    assert resume.returncode == 2 and f"honk approve {change}" in resume.stderr
+    again = honk("approve", change, "--json", env=env)
+    assert again.returncode == 0, again.stderr
+    [row] = history(env)
+    assert row["state"] == "merged"
+    assert run_git(repo.remote, "rev-parse", "main") == commit
+    assert run_git(repo.remote, "log", "--format=%B", "main").count(f"Honk-Change: {change}") == 1
+    merged = [e for e in journal_events(tmp_path / "honk-home", change) if e["type"] == "merged"]
+    assert len(merged) == 1 and merged[0]["already_merged"] is True
+
+
+def test_kill_during_edit_writes_never_leaves_a_partial_file(tmp_path: Path) -> None:
+    """The editor writes temp + rename: a kill at any moment leaves the old or the new text."""
+    root = tmp_path / "wt"
+    root.mkdir()
+    a, b = "a" * 4_000_000 + "\n", "b" * 4_000_000 + "\n"
+    (root / "big.txt").write_text(a)
+    code = ("import sys; from pathlib import Path; from desktop.adapters.editor_tool import "
+            "EditorTool; tool = EditorTool(Path(sys.argv[1])); a, b = 'a' * 4_000_000 + '\\n', "
+            "'b' * 4_000_000 + '\\n'; print('go', flush=True)\n"
+            "while True:\n"
+            " for text in (b, a):\n"
+            "  out = tool.run({'command': 'create', 'path': 'big.txt', 'file_text': text})\n"
+            "  assert not out.is_error, out.content\n")
+    import random
+    import time
+    rng = random.Random(7)
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None and proc.stdout.readline() == "go\n"
+        time.sleep(rng.uniform(0, 0.2))
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        assert (root / "big.txt").read_text() in (a, b)
+    # A kill between the temp file's creation and the rename leaves only the temp file;
+    # `honk resume` removes those before anything can commit them (see the soak test).
+    assert {p.name for p in root.iterdir()} - {"big.txt"} <= {
+        p.name for p in root.glob(".honk-edit-*.tmp")}
