@@ -117,3 +117,56 @@ def test_kill_during_edit_writes_never_leaves_a_partial_file(tmp_path: Path) -> 
     # `honk resume` removes those before anything can commit them (see the soak test).
     assert {p.name for p in root.iterdir()} - {"big.txt"} <= {
         p.name for p in root.glob(".honk-edit-*.tmp")}
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_between_git_commit_and_its_record(
+        repo: RepoWithRemote, tmp_path: Path) -> None:
+    """The commit landed in git but not in the journal, with an editor temp file and git's
+    index.lock left behind: resume adopts the commit, commits no temp file, and goes on."""
+    from desktop.adapters.journal import ChangeJournal
+    from desktop.adapters.workspace import GitWorkspace
+    from desktop.core.events import StageFinished, StageStarted
+    from desktop.core.stages import Stage
+    from tests.reliability.procs import read_until, start
+
+    repo.write("honk.toml", '[[verify]]\nname = "hej"\ncommand = ["grep", "-q", "Hej", '
+               '"app/greeting.py"]\n\n[judge]\nenabled = false\n')
+    repo.commit_all("honk.toml")
+    home = tmp_path / "honk-home"
+    slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=1, delay_s=0.05)
+    with ScriptedMessagesAPI([slow], expected_api_key=KEY) as api:
+        env = base_env(home, api.base_url)
+        proc = start("run", "Swedish", "--repo", str(repo.path), "--json", env=env)
+        change = str(read_until(proc, lambda x: x["type"] == "edit_preview")[0]["change"])
+        proc.kill()
+        proc.communicate()
+    [row] = history(env)
+    worktree = Path(str(row["worktree"]))
+    # What a run killed inside the commit step leaves: the edit, a commit git made ...
+    (worktree / "app/greeting.py").write_text('GREETING = "Hej"\n')
+    workspace = GitWorkspace.open(repo.path, home / "worktrees")
+    wt = workspace.attach(worktree, str(row["branch"]), "main", str(row["base_commit"]))
+    sha = workspace.commit(wt, request="Swedish", change_id=change, model="m")
+    # ... a temp file of an edit that never landed, and git's lock of the index.
+    (worktree / "app/.honk-edit-0123456789abcdef.tmp").write_text('GREETING = "Hej')
+    lock = Path(run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path",
+                        "index.lock"))
+    lock.write_text("")
+    journal = ChangeJournal(home / "journal.sqlite3")
+    for event in (StageFinished(change=change, stage=Stage.AGENT),
+                  StageStarted(change=change, stage=Stage.VERIFY),
+                  StageFinished(change=change, stage=Stage.VERIFY),
+                  StageStarted(change=change, stage=Stage.COMMIT)):
+        journal.append(event)
+    journal.close()
+    [row] = history(env)
+    assert row["state"] == "interrupted"
+
+    done = honk("resume", change, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    [row] = history(env)
+    assert row["state"] == "awaiting_approval" and row["commit"] == sha
+    assert not list(worktree.rglob(".honk-edit-*")) and not lock.exists()
+    assert ".honk-edit" not in run_git(repo.path, "ls-tree", "-r", "--name-only", sha)
+    assert run_git(repo.path, "rev-parse", str(row["branch"])) == sha  # no second commit
