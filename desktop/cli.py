@@ -130,7 +130,12 @@ def _demo(args: argparse.Namespace) -> int:
     from desktop.demo import DemoError, run_headless
 
     if not args.headless:
-        return _usage("the demo window is not built yet; run `honk demo --headless`")
+        from desktop.gui_main import run_gui  # Qt only here
+
+        try:
+            return run_gui(demo=True)
+        except DemoError as exc:
+            return _usage(str(exc))
     try:
         return asyncio.run(run_headless(sys.stdout, json_lines=args.json))
     except DemoError as exc:

@@ -8,13 +8,21 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QWidget
 
-__all__ = ["exit_after_first_paint", "main", "run_gui"]
+    from desktop.app import Services
+    from desktop.demo import DemoEnvironment
+    from desktop.ui.main_window import MainWindow
+
+__all__ = ["demo_main", "exit_after_first_paint", "main", "open_window", "run_gui"]
+
+DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
 
 log = logging.getLogger("honk.gui")
 
@@ -35,23 +43,36 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
-async def main() -> int:
-    """Build the services and the window; return when the person quits."""
+def open_window(services: Services, settings: QSettings,
+                demo: DemoEnvironment | None = None) -> MainWindow:
+    """The started main window; with ``demo``, labelled DEMO and prefilled with its stand-ins."""
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow(services, settings)
+    window.start()
+    if demo is not None:
+        window.set_demo(str(demo.repo), demo.serial,
+                        [r.text for r in demo.suggested_requests])
+    return window
+
+
+async def main(env: Mapping[str, str] | None = None, demo: DemoEnvironment | None = None
+               ) -> int:
+    """Build the services (from ``env``, else the process's) and the window; return when the
+    person quits."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from desktop.app import build_services
-    from desktop.ui.main_window import MainWindow
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    services = build_services()
+    services = build_services(env)
     settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(services, settings)
+    window = open_window(services, settings, demo)
     done = asyncio.get_running_loop().create_future()
     window.finished.connect(lambda: done.done() or done.set_result(None))
     app.aboutToQuit.connect(lambda: done.done() or done.set_result(None))
-    window.start()
     if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
         exit_after_first_paint(window)
     window.show()
@@ -63,6 +84,19 @@ async def main() -> int:
             await window.bridge.shutdown()
         services.close()
     return 0
+
+
+async def demo_main(pace_s: float = DEMO_PACE_S) -> int:
+    """`honk demo`: the window on the demo's stand-ins and its throw-away HONK_HOME (never
+    the person's); everything the demo started is stopped and deleted on quit."""
+    from desktop.demo import DemoEnvironment
+
+    demo = DemoEnvironment(pace_s=pace_s)
+    await asyncio.to_thread(demo.__enter__)  # copies a repo, starts adb: blocking work
+    try:
+        return await main(demo.env, demo)
+    finally:
+        await asyncio.to_thread(demo.close)
 
 
 def exit_after_first_paint(window: QWidget) -> None:
@@ -87,8 +121,8 @@ def exit_after_first_paint(window: QWidget) -> None:
     window.installEventFilter(FirstPaint(window))
 
 
-def run_gui() -> int:
-    """Start Qt, then run :func:`main` on a qasync loop."""
+def run_gui(*, demo: bool = False) -> int:
+    """Start Qt, then run :func:`main` (or :func:`demo_main`) on a qasync loop."""
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -110,6 +144,6 @@ def run_gui() -> int:
     try:
         # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-            return runner.run(main())
+            return runner.run(demo_main() if demo else main())
     except asyncio.CancelledError:
         return 0

@@ -9,21 +9,25 @@ never dropped.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop.app import Services
+from desktop.approvals import Review
 from desktop.changes import RunOptions, UsageError
-from desktop.core.events import ChangeFinished, Event
+from desktop.core.build_events import Installed
+from desktop.core.events import ChangeFinished, Event, Merged
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
+from desktop.reinstall import install_change
 
 __all__ = ["Bridge"]
+
+T = TypeVar("T")
 
 
 class Bridge(QObject):
@@ -44,6 +48,7 @@ class Bridge(QObject):
         self.after_delivery: Callable[[list[Event]], None] | None = None  # bench probe
         self._slots = asyncio.Semaphore(self.limit)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._installs: dict[str, asyncio.Task[Any]] = {}  # quitting cancels them unasked
         self._background: set[asyncio.Task[Any]] = set()
         self._queued: set[str] = set()
         self._running: set[str] = set()
@@ -64,7 +69,7 @@ class Bridge(QObject):
 
     async def shutdown(self) -> None:
         """Cancel every run (each journals itself as cancelled) and stop listening."""
-        tasks = [*self._tasks.values(), *self._background]
+        tasks = [*self._tasks.values(), *self._installs.values(), *self._background]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -79,8 +84,8 @@ class Bridge(QObject):
         return sorted(self.views.values(), key=lambda v: v.created_at, reverse=True)
 
     def is_active(self, change_id: str) -> bool:
-        """Running or queued in this process."""
-        return change_id in self._tasks
+        """Running, queued or installing in this process."""
+        return change_id in self._tasks or change_id in self._installs
 
     def active_count(self) -> int:
         return len(self._tasks)
@@ -125,39 +130,61 @@ class Bridge(QObject):
 
     def cancel(self, change_id: str) -> bool:
         """Cancel a running or queued change; False if it is not active here."""
-        task = self._tasks.get(change_id)
+        task = self._tasks.get(change_id) or self._installs.get(change_id)
         if task is None:
             return False
         task.cancel()
         return True
 
     def reject(self, change_id: str, reason: str = "") -> asyncio.Task[Any]:
-        """Discard the worktree and branch (git runs off the loop thread)."""
-        return self._spawn(self._guard(asyncio.to_thread(self.changes.reject, change_id, reason)))
+        """Discard the worktree and branch, audited as a rejection."""
+        return self._spawn(self._guard(self.services.approvals.reject(change_id, reason)))
 
-    def approve(self, change_id: str) -> bool:
-        """Approve through the service's approval stage when it exists."""
-        return self._optional("approve", change_id,
-                              self.tr("approval arrives with the approval stage"))
+    def approve(self, change_id: str, *, reason: str = "", override: bool = False
+                ) -> asyncio.Task[Merged]:
+        """Approve and merge. The task raises what the approval service raises (UsageError
+        naming unmet gates or a void approval, MergeError, LockBusy); it is also said on
+        ``message``, so no failure goes unseen."""
+        return self._spawn(self._reported(
+            self.services.approvals.approve(change_id, reason=reason, override=override),
+            self.tr("approval of {id} failed: {{error}}").format(id=change_id)))
 
-    def install(self, change_id: str) -> bool:
-        """Install the change's build on its device when the service can."""
-        return self._optional("install", change_id,
-                              self.tr("installing arrives with the install stage"))
+    async def review(self, change_id: str) -> tuple[Review, Merged | None]:
+        """The approval evidence and the merge record, if any (git and sqlite off the loop)."""
+        def load() -> tuple[Review, Merged | None]:
+            review = self.services.approvals.review(change_id)
+            merged = [e for e in self.services.journal.events(review.view.id)
+                      if isinstance(e, Merged)]
+            return review, (merged[-1] if merged else None)
+
+        return await asyncio.to_thread(load)
+
+    def install(self, change_id: str, serial: str | None = None
+                ) -> asyncio.Task[Installed] | None:
+        """Install the change's build on ``serial`` (None: the change's own device).
+
+        Esc cancels it; quitting cancels it too (journalled, the change rests again). None
+        when the change is already busy here.
+        """
+        if self.is_active(change_id):
+            self.message.emit("warning", self.tr("change {id} is busy; wait or cancel it")
+                              .format(id=change_id))
+            return None
+        task = asyncio.ensure_future(self._reported(
+            install_change(self.services, change_id, serial),
+            self.tr("install of {id} failed: {{error}}").format(id=change_id)))
+        self._installs[change_id] = task
+
+        def done(_t: asyncio.Task[Any]) -> None:
+            if self._installs.get(change_id) is task:
+                del self._installs[change_id]
+
+        task.add_done_callback(done)
+        return task
 
     async def load_events(self, change_id: str) -> list[Event]:
         """The journalled events of a change, read off the loop thread."""
         return await asyncio.to_thread(self.services.journal.events, change_id)
-
-    def _optional(self, method: str, change_id: str, missing: str) -> bool:
-        func = getattr(self.changes, method, None)
-        if not callable(func):
-            self.message.emit("info", missing)
-            return False
-        result = func(change_id)
-        if inspect.isawaitable(result):
-            self._spawn(self._guard(result))
-        return True
 
     # -- running -----------------------------------------------------------------------
     def _schedule(self, change_id: str, start: Callable[[], Awaitable[ChangeState]]) -> None:
@@ -187,6 +214,16 @@ class Bridge(QObject):
             self._tasks.pop(change_id, None)
             self._emit_capacity()
 
+    async def _reported(self, awaitable: Awaitable[T], template: str) -> T:
+        """Say a failure on ``message`` and raise it again for the caller to show."""
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.message.emit("error", template.format(error=exc))
+            raise
+
     async def _guard(self, awaitable: Awaitable[Any]) -> None:
         try:
             await awaitable
@@ -195,7 +232,7 @@ class Bridge(QObject):
         except Exception as exc:
             self.message.emit("error", str(exc))
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Awaitable[T]) -> asyncio.Task[T]:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,11 +27,21 @@ MAX_RECENT = 8
 
 
 class Composer(QWidget):
-    """Multi-line request, repo picker (recent repos), device and model pickers."""
+    """Multi-line request, repo picker (recent repos), device and model pickers, and
+    suggested requests ("Try:") when there are some (the demo offers them)."""
+
+    suggestion_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
+        self.suggestions = QComboBox()
+        self.suggestions.setObjectName("suggestionPicker")
+        self.suggestions.setAccessibleName(self.tr("Suggested requests"))
+        self.suggestions.setToolTip(self.tr("Pick a suggested request to fill the request box"))
+        self.suggestions.activated.connect(self._use_suggestion)
+        self.suggestions_label = QLabel(self.tr("Try:"))
+        self.suggestions_label.setBuddy(self.suggestions)
         self.request = QPlainTextEdit()
         self.request.setObjectName("requestEdit")
         self.request.setAccessibleName(self.tr("Request"))
@@ -87,9 +97,43 @@ class Composer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
+        tries = QHBoxLayout()
+        tries.addWidget(self.suggestions_label)
+        tries.addWidget(self.suggestions, 1)
+        layout.addLayout(tries)
         layout.addWidget(self.request)
         layout.addLayout(pickers)
         layout.addWidget(self.error)
+        self.set_suggestions([])
+
+    def set_suggestions(self, texts: list[str]) -> None:
+        """Offer ``texts`` in the "Try:" picker (hidden when there are none)."""
+        self.suggestions.clear()
+        if texts:
+            self.suggestions.addItem(self.tr("Choose a suggested request…"), "")
+        for text in texts:
+            self.suggestions.addItem(text, text)
+        self.suggestions.setVisible(bool(texts))
+        self.suggestions_label.setVisible(bool(texts))
+
+    def use_suggestion(self, index: int) -> None:
+        """Fill the request box with suggestion ``index`` (0 is the first suggestion)."""
+        self.suggestions.setCurrentIndex(index + 1)
+        self._use_suggestion(index + 1)
+
+    def _use_suggestion(self, row: int) -> None:
+        text = str(self.suggestions.itemData(row) or "")
+        if text:
+            self.request.setPlainText(text)
+            self.suggestion_chosen.emit(text)
+
+    def set_device(self, serial: str, label: str) -> None:
+        """Add ``serial`` to the device picker under ``label`` and choose it."""
+        index = self.device.findData(serial)
+        if index < 0:
+            self.device.addItem(label, serial)
+            index = self.device.count() - 1
+        self.device.setCurrentIndex(index)
 
     def set_recent_repos(self, repos: list[str]) -> None:
         self.repo.clear()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
@@ -21,9 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.app import Services
+from desktop.approvals import Review
 from desktop.core.events import Event
+from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView
 from desktop.ui.actions import build_actions
+from desktop.ui.approval_panel import ApprovalPanel, ReasonDialog, block_reason, shows_panel
 from desktop.ui.bridge import Bridge
 from desktop.ui.changes_list import ChangesList
 from desktop.ui.composer import Composer, FollowUp
@@ -66,9 +70,12 @@ class MainWindow(QMainWindow):
         self.ask: Callable[[str, str], bool] = self._ask_box  # confirmations; tests replace it
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self.quitting = False
+        self.active_dialog: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded: set[str] = set()
         self._select_next: str | None = None
+        self._review_gen = 0  # only the newest review load may fill the panel
+        self.demo = False
         self._build_widgets()
         self.actions_by_id = build_actions(self, {
             "new_request": self.new_request, "send": self.send, "cancel": self.cancel,
@@ -108,11 +115,17 @@ class MainWindow(QMainWindow):
         self.follow_up = FollowUp()
         self.work = QSplitter(Qt.Orientation.Horizontal)
         self.work.setObjectName("workSplitter")
+        self.approval = ApprovalPanel()
+        self.side = QSplitter(Qt.Orientation.Vertical)  # evidence beside the diff
+        self.side.setObjectName("sideSplitter")
+        self.side.addWidget(self.approval)
+        self.side.addWidget(self.transcript)
+        self.side.setSizes([420, 380])
         self.work.addWidget(self.diff)
-        self.work.addWidget(self.transcript)
+        self.work.addWidget(self.side)
         self.work.setStretchFactor(0, 3)
         self.work.setStretchFactor(1, 1)
-        self.work.setSizes([760, 300])
+        self.work.setSizes([700, 380])
         center = QWidget()
         center.setObjectName("center")
         col = QVBoxLayout(center)
@@ -156,6 +169,14 @@ class MainWindow(QMainWindow):
         self.changes.selected.connect(self._select)
         self.composer.send_button.clicked.connect(self.send_request)
         self.follow_up.button.clicked.connect(self.send_follow_up)
+        self.composer.suggestion_chosen.connect(lambda _text: self.new_request())
+        p = self.approval
+        p.approve_requested.connect(self.approve)
+        p.override_requested.connect(self.override)
+        p.changes_requested.connect(self.request_changes)
+        p.reject_requested.connect(self.reject)
+        p.install_requested.connect(self.install)
+        self._approve_tip = self.actions_by_id["approve"].toolTip()
 
     def start(self) -> None:
         """Load history, restore layout and selection. Call on the running loop."""
@@ -183,6 +204,7 @@ class MainWindow(QMainWindow):
         if view.id == self.current_id():
             self.stage_bar.show_view(view)
             self._update_follow_up()
+            self._update_approval(view, reload=True)
 
     def _on_capacity(self, running: int, queued: int, limit: int) -> None:
         self.changes.model.queued = self.bridge.queued()
@@ -200,6 +222,7 @@ class MainWindow(QMainWindow):
         self.transcript.show_change(cid)
         self.stage_bar.show_view(self.bridge.views.get(cid or ""))
         self._update_follow_up()
+        self._update_approval(self.bridge.views.get(cid or ""), reload=True)
         if cid and cid not in self._loaded and not self.bridge.is_active(cid):
             self._loaded.add(cid)
             self._spawn(self._load(cid))
@@ -276,15 +299,81 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Cancelling change {id}…").format(id=cid), 5000)
 
     def approve(self) -> None:
+        """Ctrl+Shift+A: confirm naming the target and the commit, then approve and merge."""
         cid = self.current_id()
         view = self.bridge.views.get(cid or "")
         if view is None:
             return
-        commit = (view.commit or "")[:12] or self.tr("(no commit yet)")
-        if self.ask(self.tr("Approve change"),
-                    self.tr("Approve commit {sha} of change {id} for merging?").format(
-                        sha=commit, id=view.id)):
-            self.bridge.approve(view.id)
+        review = self._review_for(view.id)
+        if review is not None and (why := block_reason(review)):
+            self.statusBar().showMessage(
+                self.tr("Approve is not possible: {why}").format(why=why), 10_000)
+            return
+        target = review.target if review else (view.base or self.tr("the target branch"))
+        commit = (review.evidence.commit if review else view.commit) or self.tr("(no commit yet)")
+        if self.ask(self.tr("Approve change"), self.tr(
+                "Merge commit {sha} of change {id} into {target}?").format(
+                    sha=commit, id=view.id, target=target)):
+            self._spawn(self._approve(view.id, "", override=False))
+
+    def override(self) -> None:
+        """Approve although gates are not met: a typed reason first, then a confirmation."""
+        cid = self.current_id()
+        review = self._review_for(cid or "")
+        if cid is None or review is None or not review.gates.unmet:
+            self.statusBar().showMessage(self.tr("Nothing to override here"), 5000)
+            return
+        dialog = ReasonDialog(
+            self.tr("Override the approval gates"),
+            self.tr("Not met:\n{problems}\n\nWhy approve anyway? The reason is written to "
+                    "the audit log.").format(problems="\n".join(review.gates.problems)),
+            self.tr("Override and approve…"), self)
+        dialog.accepted.connect(lambda: self._confirm_override(review, dialog.text()))
+        dialog.open()
+        self.active_dialog = dialog
+
+    def _confirm_override(self, review: Review, reason: str) -> None:
+        if self.ask(self.tr("Override and approve"), self.tr(
+                "Merge commit {sha} of change {id} into {target} although {gates} not met?"
+                ).format(sha=review.evidence.commit, id=review.view.id, target=review.target,
+                         gates=", ".join(review.gates.unmet))):
+            self._spawn(self._approve(review.view.id, reason, override=True))
+
+    async def _approve(self, change_id: str, reason: str, *, override: bool) -> None:
+        if self.approval.change_id == change_id:
+            self.approval.show_busy(self.tr("Approving and merging…"))
+        try:
+            merged = await self.bridge.approve(change_id, reason=reason, override=override)
+        except Exception as exc:  # said on the status bar by the bridge; kept in the panel
+            if self.approval.change_id == change_id:
+                self.approval.show_error(self.tr("Approval failed: {error}").format(error=exc))
+            return
+        self.statusBar().showMessage(self.tr("Merged change {id} into {remote}/{target} at "
+                                             "{sha}").format(
+            id=change_id, remote=merged.remote, target=merged.target,
+            sha=merged.merged_commit[:12]), 10_000)
+        if self.approval.change_id == change_id:
+            self.approval.merged = merged
+            self._reload_review(change_id)
+
+    def request_changes(self) -> None:
+        """Send a follow-up to the agent (a revision) from the approval panel."""
+        cid = self.current_id()
+        if cid is None:
+            return
+        dialog = ReasonDialog(self.tr("Request changes"), self.tr(
+            "What should the agent change in {id}? It is sent as a follow-up.").format(id=cid),
+            self.tr("Send follow-up"), self)
+        dialog.accepted.connect(lambda: self._revise(cid, dialog.text()))
+        dialog.open()
+        self.active_dialog = dialog
+
+    def _revise(self, change_id: str, text: str) -> None:
+        try:
+            self.bridge.revise(change_id, text)
+        except Exception as exc:
+            self.approval.show_error(str(exc))
+            self.statusBar().showMessage(str(exc), 10_000)
 
     def reject(self) -> None:
         cid = self.current_id()
@@ -294,9 +383,101 @@ class MainWindow(QMainWindow):
             self.bridge.reject(cid)
 
     def install(self) -> None:
+        """Ctrl+I: install the change's build on the device chosen in the composer."""
         cid = self.current_id()
-        if cid:
-            self.bridge.install(cid)
+        if not cid:
+            return
+        serial = self.composer.options().device
+        task = self.bridge.install(cid, serial)
+        if task is not None:
+            self._spawn(self._await_install(cid, serial, task))
+
+    async def _await_install(self, change_id: str, serial: str | None,
+                             task: asyncio.Future[Any]) -> None:
+        self.statusBar().showMessage(self.tr("Installing change {id} on {device}…").format(
+            id=change_id, device=serial or self.tr("its device")))
+        try:
+            installed = await task
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+            self.statusBar().showMessage(self.tr("Install cancelled"), 5000)
+            return
+        except Exception as exc:  # the bridge said it on the status bar too
+            if self.approval.change_id == change_id:
+                self.approval.show_error(self.tr("Install failed: {error}").format(error=exc))
+            return
+        self.statusBar().showMessage(self.tr("Installed change {id} on {device}").format(
+            id=change_id, device=installed.device), 10_000)
+
+    # -- approval panel ----------------------------------------------------------------
+    def _review_for(self, change_id: str) -> Review | None:
+        review = self.approval.review
+        return review if review is not None and review.view.id == change_id else None
+
+    def _update_approval(self, view: ChangeView | None, *, reload: bool) -> None:
+        if view is None or not shows_panel(view):
+            self.approval.show_change(None)
+        else:
+            self.approval.show_change(view.id)
+            if reload and not view.state.is_running:  # a merge in progress keeps its busy line
+                self._reload_review(view.id)
+        self._update_approve_action(view)
+
+    def _reload_review(self, change_id: str) -> None:
+        self._review_gen += 1
+        self._spawn(self._load_review(change_id, self._review_gen))
+
+    async def _load_review(self, change_id: str, generation: int) -> None:
+        try:
+            review, merged = await self.bridge.review(change_id)
+        except Exception as exc:  # a broken honk.toml, a vanished repo: say so in the panel
+            if self.quitting:
+                return
+            if generation == self._review_gen and self.approval.change_id == change_id:
+                self.approval.show_error(self.tr("Cannot load the evidence: {error}").format(
+                    error=exc))
+            return
+        if self.quitting:  # the widgets may be gone
+            return
+        if generation == self._review_gen and self.approval.change_id == change_id:
+            self.approval.show_review(review, merged)
+            self._update_approve_action(self.bridge.views.get(change_id))
+
+    def _update_approve_action(self, view: ChangeView | None) -> None:
+        """Approve is disabled, with the reason as its tip, when it cannot succeed."""
+        action = self.actions_by_id["approve"]
+        why = ""
+        if view is None:
+            why = self.tr("no change selected")
+        elif view.state not in (ChangeState.AWAITING_APPROVAL, ChangeState.COMMITTED):
+            why = self.tr("change {id} is {state}").format(id=view.id, state=view.state.value)
+        elif (review := self._review_for(view.id)) is not None:
+            why = block_reason(review)
+        action.setEnabled(not why)
+        tip = self.tr("Approve is disabled: {why}").format(why=why) if why else self._approve_tip
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+
+    # -- demo --------------------------------------------------------------------------
+    def set_demo(self, repo: str, serial: str, suggestions: list[str]) -> None:
+        """Label the window DEMO and prefill the composer with the demo's stand-ins."""
+        self.demo = True
+        self.setWindowTitle(self.tr("Honk — DEMO"))
+        badge = QLabel(self.tr("DEMO"))
+        badge.setObjectName("demoBadge")
+        badge.setAccessibleName(self.tr("Demo mode"))
+        badge.setToolTip(self.tr("Scripted model, virtual phone and a throw-away repo: nothing "
+                                 "real is touched"))
+        badge.setStyleSheet("background: #d97706; color: white; font-weight: 700; "
+                            "padding: 2px 10px; border-radius: 4px;")
+        self.demo_badge = badge
+        self.menuBar().setCornerWidget(badge, Qt.Corner.TopRightCorner)
+        self.approval.set_demo(True)
+        self.composer.set_recent_repos([repo])
+        self.composer.set_device(serial, self.tr("Virtual phone ({serial})").format(
+            serial=serial))
+        self.composer.set_suggestions(suggestions)
 
     def open_worktree(self) -> None:
         view = self.bridge.views.get(self.current_id() or "")
@@ -307,7 +488,7 @@ class MainWindow(QMainWindow):
         dialog = CommandPalette(self.actions_by_id, self)
         dialog.accepted.connect(lambda: dialog.chosen.trigger() if dialog.chosen else None)
         dialog.open()
-        self.active_dialog: Any = dialog
+        self.active_dialog = dialog
 
     def cheat_sheet(self) -> None:
         self.active_dialog = CheatSheet(self.actions_by_id, self)
@@ -382,7 +563,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         for name, splitter in (("main", self.main), ("work", self.work),
-                               ("diff", self.diff.splitter)):
+                               ("side", self.side), ("diff", self.diff.splitter)):
             s.setValue(f"window/splitter_{name}", splitter.saveState())
         s.setValue("window/selected", self.current_id() or "")
         s.setValue("window/diff_mode", self.diff.mode)
@@ -396,7 +577,7 @@ class MainWindow(QMainWindow):
         if (state := s.value("window/state")) is not None:
             self.restoreState(state)  # type: ignore[arg-type]
         for name, splitter in (("main", self.main), ("work", self.work),
-                               ("diff", self.diff.splitter)):
+                               ("side", self.side), ("diff", self.diff.splitter)):
             if (value := s.value(f"window/splitter_{name}")) is not None:
                 splitter.restoreState(value)  # type: ignore[arg-type]
         self.diff.set_mode(str(s.value("window/diff_mode", "unified")))
