@@ -114,6 +114,11 @@ async def capture(out: Path) -> None:
     await asyncio.sleep(0.3)
     shot("06-cheat-sheet", whole_screen=True)
     window.active_dialog.close()
+    await until(lambda: window.approval.review is not None and window.approval.isVisible())
+    window.work.setSizes([560, 520])  # give the evidence room beside the diff
+    window.side.setSizes([520, 280])
+    await asyncio.sleep(0.3)
+    shot("07-approval-panel")
     window.quitting = True
     await window.bridge.shutdown()
     window.close()

@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ("01-compose", "02-streaming-edit", "03-applied-awaiting-approval", "04-side-by-side",
-         "05-command-palette", "06-cheat-sheet")
+         "05-command-palette", "06-cheat-sheet", "07-approval-panel")
 
 
 @pytest.fixture
