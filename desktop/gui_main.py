@@ -126,6 +126,7 @@ def run_gui(*, demo: bool = False) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from desktop.ui.gc_guard import MainThreadCollector
     from desktop.ui.icons import icon, stylesheet
     from desktop.ui.pyside_fix import protect_none
 
@@ -141,9 +142,12 @@ def run_gui(*, demo: bool = False) -> int:
     app.setQuitOnLastWindowClosed(False)  # closing the window leaves agents running in the tray
     app.setStyleSheet(stylesheet())
     install_excepthook()
+    collector = MainThreadCollector(app)  # Qt objects must never be freed by a worker thread
     try:
         # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
             return runner.run(demo_main() if demo else main())
     except asyncio.CancelledError:
         return 0
+    finally:
+        collector.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -61,6 +62,24 @@ def pytest_asyncio_loop_factories(
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     """Every async UI test runs on Qt's loop, as the app does."""
     return {"qasync": _qasync_loop}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_on_the_gui_thread() -> Iterator[None]:
+    # As the app does (desktop/ui/gc_guard.py): a collection that a worker thread triggers
+    # would free Qt objects there. Collect here, between tests, on the GUI thread instead.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
