@@ -8,6 +8,7 @@ scrolls or picks a file; scrolling back to the bottom resumes following.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
@@ -102,7 +103,7 @@ class DiffView(QWidget):
     # -- feeding -----------------------------------------------------------------------
     def on_events(self, batch: Iterable[Event]) -> None:
         """Fold a batch of events (any change) in; update the screen for the shown one."""
-        for event in batch:
+        for event in coalesce_previews(batch):
             if not isinstance(event, EditPreview | EditApplied | EditRejected):
                 continue
             diff = self.diffs.setdefault(event.change, ChangeDiff())
@@ -375,3 +376,34 @@ class DiffView(QWidget):
     def _judge_follow(self) -> None:
         pane = self.unified if self.mode == "unified" else self.right
         self.follow = pane.at_bottom()
+
+
+def coalesce_previews(batch: Iterable[Event]) -> list[Event]:
+    """Join consecutive preview deltas of the same edit field into one event.
+
+    A fast stream delivers many small deltas per loop turn; showing each costs a text
+    append, a scroll and a tree-row refresh, so a batch is shown as one append instead.
+    """
+    out: list[Event] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            last = out[-1]
+            assert isinstance(last, EditPreview)
+            out[-1] = replace(last, delta="".join(run))
+        run.clear()
+
+    for event in batch:
+        last = out[-1] if out else None
+        if (isinstance(event, EditPreview) and isinstance(last, EditPreview) and run
+                and (last.change, last.tool_use_id, last.field)
+                == (event.change, event.tool_use_id, event.field)):
+            run.append(event.delta)
+            continue
+        flush()
+        out.append(event)
+        if isinstance(event, EditPreview):
+            run.append(event.delta)
+    flush()
+    return out
