@@ -46,4 +46,5 @@ class InstallSteps:
             return InstallStep(lambda ctx: IosInstaller(ios, serial, device.package))
         android = self.android()
         return InstallStep(
-            lambda ctx: AndroidInstaller(android, serial, device.package, device.activity))
+            lambda ctx: AndroidInstaller(android, serial, device.package, device.activity,
+                                         sha256=ctx.artifact_sha256))

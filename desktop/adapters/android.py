@@ -329,19 +329,20 @@ class AndroidDevices:
         return device
 
     # -- install, launch, screenshot ---------------------------------------------------------
-    async def install(self, serial: str, apk: Path, progress: Progress | None = None
-                      ) -> InstallResult:
+    async def install(self, serial: str, apk: Path, progress: Progress | None = None,
+                      *, sha256: str | None = None) -> InstallResult:
         """Install ``apk`` with the adb client's own (streamed) install, reporting progress.
 
         The device's state is only looked at when adb fails: a check up front would cost
-        a round trip on every install (see bench/install_path.py).
+        a round trip on every install (see bench/install_path.py). Pass ``sha256`` when the
+        caller already checked the file's hash (the install stage does): it is not read twice.
         """
         report = progress or (lambda _f, _s: None)
         report(0.0, f"Checking {apk.name}")
         package = await asyncio.to_thread(_check_apk, apk)
         size = apk.stat().st_size
         started = time.monotonic()
-        digest = _sha256_in_background(apk)
+        digest = _known(sha256) if sha256 else _sha256_in_background(apk)
         report(0.02, f"Sending {size / 1e6:.1f} MB to {serial}")
         try:
             if apk.suffix.lower() == ".apk":
@@ -561,3 +562,7 @@ def _read_position(fd_dir: Path, apk: Path) -> int | None:
     except OSError:
         return None
     return None
+
+
+async def _known(sha256: str) -> str:
+    return sha256

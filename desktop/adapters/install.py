@@ -52,8 +52,10 @@ class AndroidInstaller:
     kind = "android"
 
     def __init__(
-        self, devices: AndroidDevices, serial: str | None, package: str, activity: str
+        self, devices: AndroidDevices, serial: str | None, package: str, activity: str,
+        *, sha256: str | None = None,
     ) -> None:
+        self.sha256 = sha256  # the artifact's hash, already checked by the install stage
         self.devices = devices
         self.serial = serial
         self.package = package
@@ -67,7 +69,7 @@ class AndroidInstaller:
         device = await self.devices.choose(self.serial)
         self.serial = device.serial  # launch on the device the app went to
         self._label = f"{device.model} ({device.serial})" if device.model else device.serial
-        return await self.devices.install(device.serial, artifact, progress)
+        return await self.devices.install(device.serial, artifact, progress, sha256=self.sha256)
 
     async def launch(self) -> str | None:
         if not self.activity:
