@@ -63,11 +63,21 @@ async def main(env: Mapping[str, str] | None = None, demo: DemoEnvironment | Non
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from desktop.adapters.locks import AppLock, LockBusy
     from desktop.app import build_services
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     services = build_services(env)
+    app_lock = AppLock(services.home)
+    try:
+        app_lock.acquire()
+    except LockBusy as exc:  # one window per Honk home; a second says so and leaves
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(None, "Honk", str(exc))
+        services.close()
+        return 1
     settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
     window = open_window(services, settings, demo)
     done = asyncio.get_running_loop().create_future()
@@ -83,6 +93,7 @@ async def main(env: Mapping[str, str] | None = None, demo: DemoEnvironment | Non
             window.quitting = True
             await window.bridge.shutdown()
         services.close()
+        app_lock.release()
     return 0
 
 

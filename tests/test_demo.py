@@ -14,8 +14,9 @@ from desktop.demo import DemoEnvironment, demo_resources
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _honk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], cwd=ROOT, env=dict(os.environ),
+def _honk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "desktop", *args], cwd=ROOT,
+                          env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=90, check=False,
                           stdin=subprocess.DEVNULL)
 
@@ -48,10 +49,10 @@ def test_headless_demo_json_lines_end_with_an_ok_result() -> None:
     assert lines[-1] == {"type": "demo_result", "ok": True, "failed": []}
 
 
-def test_demo_without_headless_says_what_to_run() -> None:
-    done = _honk("demo")
-    assert done.returncode == 2
-    assert "honk demo --headless" in done.stderr
+def test_demo_window_opens_and_paints() -> None:
+    done = _honk("demo", env={"QT_QPA_PLATFORM": "offscreen", "HONK_EXIT_AFTER_FIRST_PAINT": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "HONK_FIRST_PAINT" in done.stdout
 
 
 def test_environment_cleans_up_adb_server_and_temp_dirs() -> None:
