@@ -85,40 +85,42 @@ async def capture(out: Path) -> None:
                 raise SystemExit(f"timed out: {cond}")
             await asyncio.sleep(0.02)
 
-    def shot(name: str, whole_screen: bool = False) -> None:
-        app.processEvents()
+    async def shot(name: str, whole_screen: bool = False) -> None:
+        # Let Qt paint through the running loop: a nested processEvents() here would make
+        # qasync wake another task inside this one.
+        await asyncio.sleep(0.05)
         image = app.primaryScreen().grabWindow(0) if whole_screen else window.grab()
         image.save(str(out / f"{name}.png"))
 
     window.composer.repo.setCurrentText(str(repo.path))
     window.composer.request.setPlainText("The play button overlaps the title on small screens")
-    shot("01-compose")
+    await shot("01-compose")
     window.send_request()
     await until(lambda: "streaming" in window.diff.unified.toPlainText()
                 and window.diff.unified.toPlainText().count("\n") > 4)
     await asyncio.sleep(0.4)
-    shot("02-streaming-edit")
+    await shot("02-streaming-edit")
     cid = window.current_id()
     await until(lambda: cid and window.bridge.views[cid].state.value == "awaiting_approval")
     await asyncio.sleep(0.3)
-    shot("03-applied-awaiting-approval")
+    await shot("03-applied-awaiting-approval")
     window.diff.set_mode("split")
     await asyncio.sleep(0.2)
-    shot("04-side-by-side")
+    await shot("04-side-by-side")
     window.diff.set_mode("unified")
     window.palette()
     await asyncio.sleep(0.3)
-    shot("05-command-palette", whole_screen=True)
+    await shot("05-command-palette", whole_screen=True)
     window.active_dialog.close()
     window.cheat_sheet()
     await asyncio.sleep(0.3)
-    shot("06-cheat-sheet", whole_screen=True)
+    await shot("06-cheat-sheet", whole_screen=True)
     window.active_dialog.close()
     await until(lambda: window.approval.review is not None and window.approval.isVisible())
     window.work.setSizes([560, 520])  # give the evidence room beside the diff
     window.side.setSizes([520, 280])
     await asyncio.sleep(0.3)
-    shot("07-approval-panel")
+    await shot("07-approval-panel")
     window.quitting = True
     await window.bridge.shutdown()
     window.close()
@@ -130,6 +132,7 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from desktop.ui.gc_guard import MainThreadCollector
     from desktop.ui.icons import icon, stylesheet
     from desktop.ui.pyside_fix import protect_none
 
@@ -140,8 +143,10 @@ def main() -> int:
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(icon("honk"))
     app.setStyleSheet(stylesheet())
+    collector = MainThreadCollector(app)  # as the app does: GC only on the GUI thread
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         runner.run(capture(out))
+    collector.stop()
     return 0
 
 
