@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.adapters.commands import CommandResult, run_command
+from desktop.adapters.process_ledger import ProcessLedger
 from desktop.core.build_events import ArtifactBuilt, BuildLog
 from desktop.core.config import BuildConfig
 from desktop.core.events import StageProgress
@@ -123,7 +124,9 @@ class BuildStep:
         secrets: Callable[[], Iterable[str]] = tuple,
         progress_every: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
+        ledger: ProcessLedger | None = None,
     ) -> None:
+        self._ledger = ledger  # the running build, so a killed Honk's orphans can be reaped
         self.config = config
         self.max_returns = max_returns
         self._secrets = secrets
@@ -200,7 +203,7 @@ class BuildStep:
         self._report(ctx, 0.0, state, "starting " + " ".join(self.config.command))
         outcome = await run_command(
             self.config.command, cwd=worktree, timeout=self.config.timeout, on_line=on_line,
-            secrets=secrets,
+            secrets=secrets, ledger=self._ledger,
         )
         self._report(ctx, outcome.seconds, state, "finished")
         return outcome

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.adapters.process_ledger import ProcessLedger
+
 __all__ = ["CommandResult", "run_command", "scrubbed_env"]
 
 # Variables whose names look like credentials never reach a verifier or build.
@@ -72,6 +74,7 @@ async def run_command(
     on_line: Callable[[str], None] | None = None,
     max_output: int = 2_000_000,
     secrets: Iterable[str] = (),
+    ledger: ProcessLedger | None = None,
 ) -> CommandResult:
     """Run ``argv`` to completion or ``timeout``; cancelling the task kills the process group.
 
@@ -97,6 +100,8 @@ async def run_command(
             time.monotonic() - started,
             error=f"could not start {argv[0]!r}: {exc.strerror or exc}",
         )
+    if ledger is not None:
+        ledger.add(proc.pid, argv)
     chunks: list[str] = []
     size = 0
 
@@ -120,6 +125,12 @@ async def run_command(
     except asyncio.CancelledError:
         await _kill_group(proc)
         raise
+    finally:
+        if ledger is not None:
+            ledger.remove(proc.pid)
+    # Whatever the command left running in its group (a daemon, a stray server) goes too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     return CommandResult(
         tuple(argv),
         None if timed_out else proc.returncode,

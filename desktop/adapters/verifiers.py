@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.adapters.commands import CommandResult, run_command
+from desktop.adapters.process_ledger import ProcessLedger
 from desktop.core.config import VerifierConfig
 from desktop.core.events import Event, VerifierResult
 from desktop.core.pipeline import ChangeContext, StepResult
@@ -43,10 +44,12 @@ class VerifierRunner:
     """Runs every configured verifier in a worktree and reports each as an event."""
 
     def __init__(
-        self, verifiers: Iterable[VerifierConfig], *, secrets: Callable[[], Iterable[str]]
+        self, verifiers: Iterable[VerifierConfig], *, secrets: Callable[[], Iterable[str]],
+        ledger: ProcessLedger | None = None,
     ):
         self.verifiers = tuple(verifiers)
         self._secrets = secrets
+        self._ledger = ledger  # running commands, so a killed Honk's orphans can be reaped
 
     async def run(
         self, change_id: str, worktree: Path, emit: Callable[[Event], None]
@@ -56,7 +59,8 @@ class VerifierRunner:
         for verifier in self.verifiers:
             # The child never sees a secret, under its usual name or any other.
             outcome = await run_command(
-                verifier.command, cwd=worktree, timeout=verifier.timeout, secrets=secrets
+                verifier.command, cwd=worktree, timeout=verifier.timeout, secrets=secrets,
+                ledger=self._ledger,
             )
             result = self._result(change_id, verifier, outcome, secrets)
             emit(result)
