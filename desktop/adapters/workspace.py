@@ -7,6 +7,7 @@ call goes through ``gitcli.git``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -170,12 +171,31 @@ class GitWorkspace:
             )
         self.worktrees_root.mkdir(parents=True, exist_ok=True)
         try:
-            git("worktree", "add", "--quiet", "-b", branch, str(path), base, cwd=self.repo)
+            with self._worktree_admin_lock():
+                git("worktree", "add", "--quiet", "-b", branch, str(path), base, cwd=self.repo)
         except GitError as exc:
             raise WorkspaceError(
                 f"could not create worktree {path} on branch {branch}: {exc.stderr}"
             ) from None
         return Worktree(path=path, branch=branch, target=target, base_commit=base)
+
+    @contextmanager
+    def _worktree_admin_lock(self) -> Iterator[None]:
+        """Serialize `git worktree add/remove` on one repository.
+
+        Git does not lock its worktree admin files: two changes cut at the same moment (two
+        requests sent quickly, another Honk) fail with "failed to read .../commondir". An
+        flock in the repository's git dir excludes other threads and processes alike.
+        """
+        common = Path(git("rev-parse", "--git-common-dir", cwd=self.repo))
+        if not common.is_absolute():
+            common = self.repo / common
+        with open(common / "honk-worktrees.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def attach(self, path: Path, branch: str, target: str, base_commit: str) -> Worktree:
         """Re-open an existing worktree (to resume a change) after checking it is what we think."""
@@ -247,7 +267,8 @@ class GitWorkspace:
         """Remove the worktree (and its branch); safe to call again."""
         registered = str(wt.path.resolve()) in self._registered_worktrees()
         if registered:
-            git("worktree", "remove", "--force", "--force", str(wt.path), cwd=self.repo)
+            with self._worktree_admin_lock():
+                git("worktree", "remove", "--force", "--force", str(wt.path), cwd=self.repo)
         elif wt.path.is_dir() and wt.path.resolve().is_relative_to(self.worktrees_root.resolve()):
             shutil.rmtree(wt.path)  # a leftover directory git no longer knows about
         git("worktree", "prune", cwd=self.repo)

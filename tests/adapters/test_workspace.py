@@ -372,3 +372,18 @@ def test_count_lines_ignores_headers() -> None:
         "-old\n+new\n\\ No newline at end of file\n"
     )
     assert count_lines(diff) == (1, 1)
+
+
+def test_changes_cut_at_the_same_moment_all_get_their_worktree(repo: RepoWithRemote,
+                                                                tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    workspace = GitWorkspace.open(repo.path, tmp_path / "concurrent")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(lambda i: workspace.create(f"c{i:02d}", f"change {i}", "main"),
+                             range(16)))
+    assert sorted(w.path.name for w in made) == [f"c{i:02d}" for i in range(16)]
+    assert all((w.path / "README.md").is_file() for w in made)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(workspace.remove, made))
+    assert not any(w.path.exists() for w in made)
