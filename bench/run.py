@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 # In the order a person meets them: streaming, scaling, start-up, install, memory, a run.
-BENCHMARKS = ("stream_edit", "ui_stream", "diff_scaling", "startup", "install_path", "memory",
+BENCHMARKS = ("stream_edit", "ui_stream", "diff_scaling", "startup", "install_path", "memory", "load",
               "pipeline_overhead")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
