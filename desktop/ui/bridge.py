@@ -20,14 +20,16 @@ from desktop.app import Services
 from desktop.approvals import Review
 from desktop.changes import RunOptions, UsageError
 from desktop.core.build_events import Installed
-from desktop.core.events import ChangeFinished, Event, Merged
+from desktop.core.events import ChangeFinished, EditApplied, Event, Merged
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
 from desktop.reinstall import install_change
+from desktop.ui.device_watch import DeviceChoice, watch_devices
 
 __all__ = ["Bridge"]
 
 T = TypeVar("T")
+MAX_PREVIEW_FILE_BYTES = 4_000_000  # a bigger file's streaming edit is shown after its diff
 
 
 class Bridge(QObject):
@@ -37,6 +39,7 @@ class Bridge(QObject):
     change_updated = Signal(object)  # ChangeView after a durable event
     capacity_changed = Signal(int, int, int)  # running, queued, limit
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
+    devices_changed = Signal(object)  # list[DeviceChoice], the whole list on every change
 
     def __init__(self, services: Services, *, max_concurrent: int = 2,
                  parent: QObject | None = None) -> None:
@@ -57,6 +60,9 @@ class Bridge(QObject):
         self._thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self.devices: list[DeviceChoice] = []
+        self._device_watch: asyncio.Task[None] | None = None
+        self._texts: dict[tuple[str, str], asyncio.Task[str | None]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -182,6 +188,40 @@ class Bridge(QObject):
         task.add_done_callback(done)
         return task
 
+    def watch_devices(self, *, ios: bool = True) -> None:
+        """Track test devices in the background (until shutdown); ``devices_changed`` says
+        each new list. HONK_DEVICE_WATCH=0 in the environment turns it off (tests)."""
+        if self._device_watch is not None or self.services.installers.env.get(
+                "HONK_DEVICE_WATCH", "1") == "0":
+            return
+        from desktop.adapters.ios import IosDevices  # only when the watch runs
+
+        backoff = float(self.services.installers.env.get("HONK_RETRY_BACKOFF_S", "0.5"))
+        self._device_watch = self._spawn(watch_devices(
+            self.services.installers.android, self._on_devices,
+            ios=IosDevices() if ios else None, backoff_s=(max(backoff, 0.05), 30.0)))
+
+    def _on_devices(self, devices: list[DeviceChoice]) -> None:
+        self.devices = list(devices)
+        self.devices_changed.emit(self.devices)
+
+    async def file_text(self, change_id: str, path: str) -> str | None:
+        """The current text of ``path`` in the change's worktree (read off the loop thread).
+
+        None for a missing, binary or very large file. Cached per (change, path) until an
+        edit of that file lands. Raises UsageError for a change without a worktree or a path
+        that resolves outside it.
+        """
+        key = (change_id, path)
+        task = self._texts.get(key)
+        if task is None:
+            view = self.views.get(change_id)
+            if view is None or not view.worktree:
+                raise UsageError(f"change {change_id} has no worktree to read {path!r} from")
+            task = self._spawn(asyncio.to_thread(_read_in_worktree, Path(view.worktree), path))
+            self._texts[key] = task
+        return await asyncio.shield(task)
+
     async def load_events(self, change_id: str) -> list[Event]:
         """The journalled events of a change, read off the loop thread."""
         return await asyncio.to_thread(self.services.journal.events, change_id)
@@ -265,6 +305,11 @@ class Bridge(QObject):
             return
         changed: dict[str, ChangeView] = {}
         for event in batch:
+            if isinstance(event, EditApplied):  # before the view hears of it and reads again
+                self._texts.pop((event.change, event.path), None)
+            elif isinstance(event, ChangeFinished):
+                for key in [k for k in self._texts if k[0] == event.change]:
+                    del self._texts[key]
             if event.ephemeral:
                 continue
             view = fold_one(self.views.get(event.change) or ChangeView(id=event.change), event)
@@ -274,3 +319,16 @@ class Bridge(QObject):
             self.change_updated.emit(view)
         if self.after_delivery is not None:
             self.after_delivery(batch)
+
+
+def _read_in_worktree(worktree: Path, path: str) -> str | None:
+    root = worktree.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root):
+        raise UsageError(f"{path!r} resolves to {target}, outside the change's worktree {root}")
+    if not target.is_file() or target.stat().st_size > MAX_PREVIEW_FILE_BYTES:
+        return None
+    try:
+        return target.read_bytes().decode("utf-8")  # bytes: keep \r\n as the file has it
+    except UnicodeDecodeError:
+        return None

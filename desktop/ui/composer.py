@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.changes import RunOptions
+from desktop.ui.device_watch import DeviceChoice
 
 __all__ = ["KNOWN_MODELS", "Composer", "FollowUp"]
 
@@ -62,9 +64,13 @@ class Composer(QWidget):
         browse.clicked.connect(self._browse)
         self.device = QComboBox()
         self.device.setObjectName("devicePicker")
-        self.device.setEditable(True)
         self.device.setAccessibleName(self.tr("Device"))
+        self.device.setToolTip(self.tr("The test device to install the build on (live list)"))
         self.device.addItem(self.tr("No device"), "")
+        self.device.activated.connect(self._device_picked)
+        self._wanted_device = ""  # the person's choice: picked again when it comes back
+        self._pinned: dict[str, str] = {}  # serial -> label, added by set_device
+        self.devices: list[DeviceChoice] = []
         self.model = QComboBox()
         self.model.setObjectName("modelPicker")
         self.model.setEditable(True)
@@ -129,11 +135,43 @@ class Composer(QWidget):
 
     def set_device(self, serial: str, label: str) -> None:
         """Add ``serial`` to the device picker under ``label`` and choose it."""
-        index = self.device.findData(serial)
-        if index < 0:
-            self.device.addItem(label, serial)
-            index = self.device.count() - 1
-        self.device.setCurrentIndex(index)
+        self._pinned[serial] = label
+        self._wanted_device = serial
+        self.set_devices(self.devices)
+
+    def set_devices(self, devices: list[DeviceChoice]) -> None:
+        """Show the live device list; keeps the chosen device while it is listed.
+
+        Devices that are not ready (and problems such as adb missing) are listed disabled,
+        with what to do about them as the tooltip. "No device" is always first.
+        """
+        self.devices = list(devices)
+        current = str(self.device.currentData() or "")
+        listed = {d.serial for d in devices if d.serial}
+        pinned = [DeviceChoice(s, label, True) for s, label in self._pinned.items()
+                  if s not in listed]
+        self.device.blockSignals(True)
+        try:
+            self.device.clear()
+            self.device.addItem(self.tr("No device"), "")
+            model = self.device.model()
+            for choice in [*devices, *pinned]:
+                self.device.addItem(choice.label, choice.serial or None)
+                row = self.device.count() - 1
+                if choice.hint:
+                    self.device.setItemData(row, choice.hint, Qt.ItemDataRole.ToolTipRole)
+                if not choice.ready and isinstance(model, QStandardItemModel):
+                    item = model.item(row)
+                    if item is not None:
+                        item.setEnabled(False)
+            want = self._wanted_device or current
+            index = self.device.findData(want) if want else 0
+            self.device.setCurrentIndex(max(0, index))
+        finally:
+            self.device.blockSignals(False)
+
+    def _device_picked(self, row: int) -> None:
+        self._wanted_device = str(self.device.itemData(row) or "")
 
     def set_recent_repos(self, repos: list[str]) -> None:
         self.repo.clear()
@@ -159,7 +197,8 @@ class Composer(QWidget):
             self.model.setCurrentIndex(index)
 
     def options(self) -> RunOptions:
-        return RunOptions(model=_choice(self.model), device=_choice(self.device))
+        device = self.device.currentData()
+        return RunOptions(model=_choice(self.model), device=str(device) if device else None)
 
     def repo_path(self) -> Path | None:
         text = self.repo.currentText().strip()

@@ -16,9 +16,12 @@ __all__ = [
     "ChangeDiff",
     "DiffRow",
     "FileEntry",
+    "Placement",
     "Preview",
+    "locate",
     "parse_unified",
     "side_by_side",
+    "split_rows_at",
 ]
 
 LARGE_DIFF_LINES = 20_000  # beyond this a file is summarized, not rendered line by line
@@ -103,6 +106,74 @@ class ChangeDiff:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a streaming edit lands in the file's current text (line numbers 1-based).
+
+    ``old`` are the whole current lines the edit replaces (shown removed); the forming
+    line starts with ``prefix`` and ends with ``suffix`` (the untouched parts of the first
+    and last replaced lines), so the new text grows in place between them.
+    """
+
+    line: int
+    old: tuple[str, ...] = ()
+    prefix: str = ""
+    suffix: str = ""
+    before: tuple[str, ...] = ()  # context lines just above
+    after: tuple[str, ...] = ()  # context lines just below
+    whole_file: bool = False
+    eol: bool = False  # old_str ended a line: the new text's last newline is that same one
+
+
+CONTEXT_LINES = 3
+
+
+def locate(preview: Preview, text: str | None, context: int = CONTEXT_LINES) -> Placement | None:
+    """Where ``preview`` lands in ``text`` (the file as it is now), or None when unknown.
+
+    create: the whole new file. str_replace: once ``old_str`` is complete (``new_str`` has
+    begun) and found exactly once. insert: at ``insert_line`` when the stream carries it.
+    """
+    if preview.command == "create":
+        return Placement(line=1, whole_file=True)
+    if text is None:
+        return None
+    lines = text.split("\n")
+    if preview.command == "str_replace":
+        old = preview.text("old_str")
+        if "new_str" not in preview.fields or not old or text.count(old) != 1:
+            return None
+        start = text.index(old)
+        end = start + len(old)
+        first = text.rfind("\n", 0, start) + 1
+        eol = old.endswith("\n")
+        last = end - 1 if eol else text.find("\n", end)
+        last = len(text) if last < 0 else last
+        line = text.count("\n", 0, start) + 1
+        old_lines = tuple(text[first:last].split("\n"))
+        below = line - 1 + len(old_lines)
+        return Placement(line=line, old=old_lines, prefix=text[first:start],
+                         suffix=text[end:last], before=tuple(lines[max(0, line - 1 - context):
+                                                                   line - 1]),
+                         after=tuple(_trim_end(lines[below:below + context], below, lines)),
+                         eol=eol)
+    if preview.command == "insert":
+        raw = preview.text("insert_line").strip()
+        if not raw.isdigit() or int(raw) > len(lines):
+            return None
+        at = int(raw)
+        return Placement(line=at + 1, before=tuple(lines[max(0, at - context):at]),
+                         after=tuple(_trim_end(lines[at:at + context], at, lines)), eol=True)
+    return None
+
+
+def _trim_end(chunk: list[str], start: int, lines: list[str]) -> list[str]:
+    # A file ending in a newline splits into a last "" that is no line of its own.
+    if start + len(chunk) == len(lines) and chunk and chunk[-1] == "":
+        return chunk[:-1]
+    return chunk
+
+
+@dataclass(frozen=True)
 class DiffRow:
     """One rendered line: kind is hunk | add | del | ctx | meta; numbers are 1-based."""
 
@@ -137,6 +208,14 @@ def parse_unified(diff: str) -> list[DiffRow]:
             old += 1
             new += 1
     return rows
+
+
+def split_rows_at(rows: list[DiffRow], line: int) -> int:
+    """Index in ``rows`` before the first hunk that starts (new side) after ``line``."""
+    for i, row in enumerate(rows):
+        if row.kind == "hunk" and _hunk_start(row.text)[1] > line:
+            return i
+    return len(rows)
 
 
 def _hunk_start(line: str) -> tuple[int, int]:

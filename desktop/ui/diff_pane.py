@@ -8,7 +8,7 @@ previews append to the end of the document; nothing is re-rendered per delta.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import (
@@ -174,6 +174,28 @@ class DiffPane(QPlainTextEdit):
         for part in parts[1:]:
             cursor.insertBlock(self._block_formats[kind])
             cursor.insertText(gutter + part)
+        cursor.endEditBlock()
+
+    def cursor_at(self, block: int, column: int) -> QTextCursor:
+        """A cursor in block ``block`` at ``column``; it moves along as text goes in there."""
+        found = self.document().findBlockByNumber(block)
+        cursor = QTextCursor(found)
+        cursor.setPosition(found.position() + min(column, max(0, found.length() - 1)))
+        return cursor
+
+    def insert_text(self, cursor: QTextCursor, text: str, kind: str,
+                    gutter: Callable[[], str]) -> None:
+        """Insert streamed text at ``cursor`` (mid-document: an edit forming in place).
+
+        Each newline starts a new ``kind`` line whose gutter ``gutter()`` gives; what
+        followed the cursor on its line moves down with it, nothing else is re-rendered.
+        """
+        parts = text.split("\n")
+        cursor.beginEditBlock()
+        cursor.insertText(parts[0])
+        for part in parts[1:]:
+            cursor.insertBlock(self._block_formats[kind])
+            cursor.insertText(gutter() + part)
         cursor.endEditBlock()
 
     def block_count(self) -> int:

@@ -7,11 +7,13 @@ scrolls or picks a file; scrolling back to the bottom resumes following.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QTextCursor
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -24,13 +26,25 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.events import EditApplied, EditPreview, EditRejected, Event
-from desktop.ui.diff_model import ChangeDiff, FileEntry, Preview, parse_unified, side_by_side
+from desktop.ui.diff_model import (
+    ChangeDiff,
+    DiffRow,
+    FileEntry,
+    Placement,
+    Preview,
+    locate,
+    parse_unified,
+    side_by_side,
+    split_rows_at,
+)
 from desktop.ui.diff_pane import DiffPane, Line
 
 __all__ = ["DiffView"]
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _PREVIEW_KINDS = {"old_str": "pre_old"}  # every other field is new text
+_NEW_FIELD = {"str_replace": "new_str", "insert": "insert_text", "create": "file_text"}
+TextSource = Callable[[str, str], Awaitable[str | None]]  # (change id, path) -> text or None
 
 
 def _n(value: int | None) -> str:
@@ -52,6 +66,16 @@ class DiffView(QWidget):
         self.follow = True
         self._preview: tuple[str, str] | None = None  # (tool_use_id, field) being appended
         self._items: dict[str, QTreeWidgetItem] = {}
+        # Placing a streaming edit where it lands needs the file's current text; the view
+        # never reads files: ``text_source`` (the bridge's ``file_text``) does.
+        self.text_source: TextSource | None = None
+        self._texts: dict[str, str | None] = {}  # by tool_use_id
+        self._placed: dict[str, Placement | None] = {}  # by tool_use_id, once decidable
+        self._fetches: set[asyncio.Task[None]] = set()
+        self._forming: tuple[str, QTextCursor] | None = None  # (tool_use_id, insert point)
+        self._forming_eol = False
+        self._next_line = 0  # the number the next forming line gets
+        self._held = ""  # a trailing newline kept back: it may be the replaced line's own
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("diffFiles")
@@ -109,6 +133,9 @@ class DiffView(QWidget):
             diff = self.diffs.setdefault(event.change, ChangeDiff())
             before = diff.previews.get(event.tool_use_id) if isinstance(event, EditApplied) else None
             path = diff.apply(event)
+            if not isinstance(event, EditPreview):
+                self._texts.pop(event.tool_use_id, None)
+                self._placed.pop(event.tool_use_id, None)
             if event.change != self.change_id or path is None:
                 continue
             if isinstance(event, EditPreview):
@@ -175,6 +202,7 @@ class DiffView(QWidget):
     def _show_file(self, path: str | None) -> None:
         self.shown_path = path
         self._preview = None
+        self._forming = None
         for pane in self._panes():
             pane.reset(path or "")
         entry = self._entry(path)
@@ -197,26 +225,143 @@ class DiffView(QWidget):
                 kind=kind, a=entry.added, r=entry.removed)
             for pane in self._panes():
                 pane.add_lines([("note", "", note)])
-        elif entry.diff:
-            rows = parse_unified(entry.diff)
-            if self.mode == "unified":
-                signs = {"add": "+", "del": "-", "ctx": " "}
-                self.unified.add_lines(
-                    (r.kind, "" if r.kind in ("hunk", "meta") else
-                     f"{_n(r.old):>5} {_n(r.new):>5} {signs[r.kind]} ", r.text) for r in rows)
+            if entry.preview is not None:
+                self._preview_all(entry.preview)
+        else:
+            place = self._placement(entry.preview) if entry.preview else None
+            rows = parse_unified(entry.diff) if entry.diff else []
+            if place is None or entry.preview is None:
+                self._render_rows(rows)
+                if entry.preview is not None:
+                    self._preview_all(entry.preview)
             else:
-                lefts: list[Line] = []
-                rights: list[Line] = []
-                for old, new in side_by_side(rows):
-                    lefts.append(self._side(old, "del", old.old if old else None))
-                    rights.append(self._side(new, "add", new.new if new else None))
-                self.left.add_lines(lefts)
-                self.right.add_lines(rights)
-        if entry.preview is not None:
-            self._preview_all(entry.preview)
+                rows = [] if place.whole_file else rows  # create: the new file is all there is
+                cut = split_rows_at(rows, place.line)
+                self._render_rows(rows[:cut])
+                block, column = self._render_in_place(entry.preview, place)
+                self._render_rows(rows[cut:])
+                pane = self.unified if self.mode == "unified" else self.right
+                self._forming = (entry.preview.tool_use_id, pane.cursor_at(block, column))
+                self._forming_eol = place.eol
+                if self.follow:
+                    for p in self._panes():
+                        p.scroll_to_block(max(0, block - 8))
+                return
         if self.follow:
             for pane in self._panes():
                 pane.scroll_to_bottom()
+
+    def _render_rows(self, rows: list[DiffRow]) -> None:
+        if not rows:
+            return
+        if self.mode == "unified":
+            signs = {"add": "+", "del": "-", "ctx": " "}
+            self.unified.add_lines(
+                (r.kind, "" if r.kind in ("hunk", "meta") else
+                 f"{_n(r.old):>5} {_n(r.new):>5} {signs[r.kind]} ", r.text) for r in rows)
+        else:
+            lefts: list[Line] = []
+            rights: list[Line] = []
+            for old, new in side_by_side(rows):
+                lefts.append(self._side(old, "del", old.old if old else None))
+                rights.append(self._side(new, "add", new.new if new else None))
+            self.left.add_lines(lefts)
+            self.right.add_lines(rights)
+
+    # -- a streaming edit shown where it lands -------------------------------------------
+    def _placement(self, preview: Preview) -> Placement | None:
+        """Where ``preview`` lands, or None (then it is shown after the diff, as text comes).
+
+        The file's text is fetched once per edit; the answer is kept once it is final.
+        """
+        tid = preview.tool_use_id
+        if tid in self._placed:
+            return self._placed[tid]
+        if preview.command == "create":
+            place = locate(preview, None)
+        elif preview.command not in ("str_replace", "insert") or not preview.path:
+            place = None
+        elif tid not in self._texts:
+            self._fetch(preview)
+            return None
+        else:
+            place = locate(preview, self._texts[tid])
+            if place is None and preview.command == "str_replace" and (
+                    "new_str" not in preview.fields):
+                return None  # old_str still streaming: not decidable yet
+        self._placed[tid] = place
+        return place
+
+    def _fetch(self, preview: Preview) -> None:
+        tid, change = preview.tool_use_id, self.change_id
+        if any(t.get_name() == tid for t in self._fetches):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self.text_source is None or change is None or loop is None:
+            self._texts[tid] = None
+            return
+        task = loop.create_task(self._load_text(change, preview.path, tid), name=tid)
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+
+    async def _load_text(self, change: str, path: str, tid: str) -> None:
+        assert self.text_source is not None
+        try:
+            text = await self.text_source(change, path)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a path outside the worktree, an unreadable file: no placement
+            text = None
+        diff = self.diffs.get(change)
+        preview = diff.previews.get(tid) if diff else None
+        if preview is None:  # landed or rejected meanwhile
+            return
+        self._texts[tid] = text
+        if (change == self.change_id and preview.path == self.shown_path
+                and self._placement(preview) is not None):
+            with contextlib.suppress(RuntimeError):  # the window went away meanwhile
+                self._show_file(preview.path)
+
+    def _render_in_place(self, preview: Preview, place: Placement) -> tuple[int, int]:
+        """Render the forming edit as a hunk at its lines; returns where new text goes."""
+        unified = self.mode == "unified"
+        head = self.tr("✎ {command} {path} — streaming… (line {line})").format(
+            command=preview.command, path=preview.path, line=place.line)
+        top = place.line - len(place.before)
+        ctx_before = [(top + i, t) for i, t in enumerate(place.before)]
+        below = place.line + len(place.old)
+        ctx_after = [(below + i, t) for i, t in enumerate(place.after)]
+        if unified:
+            olds: list[Line] = [("pre_old", f"{n:>5} {'':>5} - ", t)
+                                for n, t in enumerate(place.old, place.line)]
+            before = [("ctx", f"{n:>5} {n:>5}   ", t) for n, t in ctx_before]
+            after = [("ctx", f"{n:>5} {'':>5}   ", t) for n, t in ctx_after]
+        else:
+            olds = [("pre_old", f"{n:>5} - ", t) for n, t in enumerate(place.old, place.line)]
+            before = [("ctx", f"{n:>5}   ", t) for n, t in ctx_before]
+            after = [("ctx", f"{n:>5}   ", t) for n, t in ctx_after]
+        text = place.prefix + preview.text(_NEW_FIELD[preview.command])
+        self._held = "\n" if place.eol and text.endswith("\n") else ""
+        forming = text[:len(text) - len(self._held)].split("\n")
+        self._next_line = place.line
+        news: list[Line] = [("pre_new", self._forming_gutter(), t) for t in forming]
+        pane = self.unified if unified else self.right
+        pane.add_lines([("pre_head", "", head), *before, *([] if not unified else olds)])
+        if not unified:
+            self.left.add_lines([("pre_head", "", head), *before, *olds, *after])
+        pane.add_lines(news)
+        block = pane.block_count() - 1
+        column = len(news[-1][1]) + len(news[-1][2])
+        pane.append_text(place.suffix, "pre_new", "")
+        pane.add_lines(after)
+        return block, column
+
+    def _forming_gutter(self) -> str:
+        n, self._next_line = self._next_line, self._next_line + 1
+        return f"{'':>5} {n:>5} + " if self.mode == "unified" else f"{n:>5} + "
 
     @staticmethod
     def _side(row: object, changed: str, number: int | None) -> Line:
@@ -267,11 +412,31 @@ class DiffView(QWidget):
             return
         preview = entry.preview
         assert preview is not None
+        if self._forming is not None and self._forming[0] == preview.tool_use_id:
+            if event.field != "old_str":
+                pane = self.unified if self.mode == "unified" else self.right
+                text, self._held = self._held + event.delta, ""
+                if self._forming_eol and text.endswith("\n"):
+                    text, self._held = text[:-1], "\n"
+                pane.insert_text(self._forming[1], text, "pre_new", self._forming_gutter)
+                if self.follow:
+                    self._keep_visible(pane, self._forming[1].blockNumber())
+            return
+        if event.field != "old_str" and self._placement(preview) is not None:
+            self._show_file(entry.path)  # once: from here the edit forms where it lands
+            return
         if self._preview != (preview.tool_use_id, event.field):
             self._start_field(preview, event.field)
         self._append(event.field, event.delta)
         if self.follow:
             self._pane_for(_PREVIEW_KINDS.get(event.field, "pre_new")).scroll_to_bottom()
+
+    def _keep_visible(self, pane: DiffPane, block: int) -> None:
+        first = pane.firstVisibleBlock().blockNumber()
+        rows = max(1, pane.viewport().height() // max(1, pane.fontMetrics().height()))
+        if not first <= block < first + rows - 1:
+            for p in self._panes():
+                p.verticalScrollBar().setValue(max(0, block - rows // 2))
 
     def _on_landed(self, path: str, preview: Preview | None) -> None:
         entry = self._entry(path)

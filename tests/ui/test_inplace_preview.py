@@ -1,0 +1,161 @@
+"""A streaming edit forms where it will land: str_replace at old_str's lines, create as the
+whole file, and after the diff when old_str is not unique; the bridge reads the worktree."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.app import Services, build_services
+from desktop.changes import UsageError
+from desktop.core.events import EditApplied, EditPreview, Event
+from desktop.core.state import ChangeView
+from desktop.ui.bridge import Bridge
+from desktop.ui.diff_view import DiffView
+from desktop.ui.live_wiring import connect_file_texts
+from tests.ui.conftest import wait_until
+
+CID = "c1"
+PATH = "app/big.py"
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    s = build_services()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def worktree(tmp_path: Path) -> Path:
+    wt = tmp_path / "wt"
+    (wt / "app").mkdir(parents=True)
+    (wt / PATH).write_text("".join(f"line {i}\n" for i in range(1, 201)))
+    return wt
+
+
+def _bridge(services: Services, worktree: Path) -> Bridge:
+    bridge = Bridge(services)
+    bridge.views[CID] = ChangeView(id=CID, worktree=str(worktree))
+    return bridge
+
+
+def preview(field: str, delta: str, command: str = "str_replace", tool: str = "t1",
+            path: str = PATH) -> EditPreview:
+    return EditPreview(change=CID, tool_use_id=tool, command=command, path=path,
+                       field=field, delta=delta, at=1.0)
+
+
+def applied(worktree: Path, old: str, new: str, tool: str = "t1") -> EditApplied:
+    """Apply the edit to the file for real, as the agent's editor would, and say so."""
+    before = (worktree / PATH).read_text()
+    after = before.replace(old, new, 1)
+    (worktree / PATH).write_text(after)
+    diff = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                        f"a/{PATH}", f"b/{PATH}"))
+    added = sum(1 for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("++"))
+    removed = sum(1 for ln in diff.splitlines() if ln.startswith("-")
+                  and not ln.startswith("--"))
+    return EditApplied(change=CID, tool_use_id=tool, command="str_replace", path=PATH,
+                       diff=diff, added=added, removed=removed, at=2.0)
+
+
+def _lines(view: DiffView) -> list[str]:
+    return view.unified.toPlainText().splitlines()
+
+
+async def _feed(view: DiffView, *events: Event) -> None:
+    """Through the real bus and bridge, as the agent's events travel."""
+    bridge = view.property("bridge_for_test")
+    assert isinstance(bridge, Bridge)
+    for event in events:
+        bridge.services.bus.emit(event)
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_str_replace_forms_at_its_lines_then_becomes_the_applied_diff(
+    services: Services, worktree: Path, qapp: object
+) -> None:
+    bridge = _bridge(services, worktree)
+    view = DiffView()
+    connect_file_texts(bridge, view)
+    bridge.start()
+    bridge.events.connect(view.on_events)
+    view.setProperty("bridge_for_test", bridge)
+    view.show_change(CID)
+    view.resize(900, 500)
+    await _feed(view, preview("old_str", "line 1"), preview("old_str", "00\nline 101\n"))
+    # old_str still streaming: shown after the (empty) diff, as before.
+    assert any("streaming" in ln for ln in _lines(view))
+    await _feed(view, preview("new_str", "NEW A\n"))
+    await wait_until(lambda: any("(line 100)" in ln for ln in _lines(view)),
+                     what="the preview placed at line 100")
+    for delta in ("NEW ", "B\n", "NEW C"):  # the edit keeps forming where it is
+        await _feed(view, preview("new_str", delta))
+    lines = _lines(view)
+    head = next(i for i, ln in enumerate(lines) if "(line 100)" in ln)
+    assert [ln.split() for ln in lines[head + 1:head + 4]] == [
+        ["97", "97", "line", "97"], ["98", "98", "line", "98"], ["99", "99", "line", "99"]]
+    assert lines[head + 4].split() == ["100", "-", "line", "100"]
+    assert lines[head + 5].split() == ["101", "-", "line", "101"]
+    assert lines[head + 6].split() == ["100", "+", "NEW", "A"]
+    assert lines[head + 7].split() == ["101", "+", "NEW", "B"]
+    assert lines[head + 8].split() == ["102", "+", "NEW", "C"]
+    assert lines[head + 9].split() == ["102", "line", "102"]  # what follows, untouched
+    assert len(lines) == head + 12
+    assert view.unified.document().findBlockByNumber(head + 6).text().endswith("NEW A")
+
+    await _feed(view, applied(worktree, "line 100\nline 101\n", "NEW A\nNEW B\nNEW C\n"))
+    text = view.unified.toPlainText()
+    assert "streaming" not in text and "@@ -97," in text
+    added = [ln.split() for ln in _lines(view) if ln.rstrip().endswith(("NEW A", "NEW C"))]
+    assert added == [["100", "+", "NEW", "A"], ["102", "+", "NEW", "C"]]
+    # The bridge forgot its copy when the edit landed: the next read sees the new text.
+    assert "NEW B" in (await bridge.file_text(CID, PATH) or "")
+    await bridge.shutdown()
+
+
+async def test_not_unique_old_str_falls_back_to_after_the_diff_and_create_is_whole(
+    services: Services, worktree: Path, qapp: object
+) -> None:
+    (worktree / PATH).write_text("same\nother\nsame\n")
+    bridge = _bridge(services, worktree)
+    view = DiffView()
+    connect_file_texts(bridge, view)
+    bridge.start()
+    bridge.events.connect(view.on_events)
+    view.setProperty("bridge_for_test", bridge)
+    view.show_change(CID)
+    await _feed(view, preview("old_str", "same\n"), preview("new_str", "x"))
+    await wait_until(lambda: "t1" in view._placed, what="the placement decided")
+    await _feed(view, preview("new_str", "yz"))
+    lines = _lines(view)
+    assert "(line" not in view.unified.toPlainText()
+    assert lines[-1].split() == ["+", "xyz"]  # appended at the end, as before
+
+    await _feed(view, preview("file_text", "a = 1\nb", command="create", tool="t2", path="new.py"))
+    assert view.shown_path == "new.py"  # following the newest edit
+    await _feed(view, preview("file_text", " = 2\nc = 3", command="create", tool="t2", path="new.py"))
+    assert [ln.split() for ln in _lines(view)[1:]] == [
+        ["1", "+", "a", "=", "1"], ["2", "+", "b", "=", "2"], ["3", "+", "c", "=", "3"]]
+    await bridge.shutdown()
+
+
+async def test_file_text_stays_inside_the_worktree(
+    services: Services, worktree: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret.txt").write_text("no")
+    bridge = _bridge(services, worktree)
+    assert (await bridge.file_text(CID, PATH) or "").startswith("line 1\n")
+    assert await bridge.file_text(CID, "app/missing.py") is None
+    for bad in ("../secret.txt", str(tmp_path / "secret.txt")):
+        with pytest.raises(UsageError, match="outside the change's worktree"):
+            await bridge.file_text(CID, bad)
+    with pytest.raises(UsageError, match="no worktree"):
+        await bridge.file_text("nope", PATH)
+    await bridge.shutdown()
