@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from desktop.adapters.android import AndroidDevice, AndroidDevices
 from desktop.adapters.ios import IosDevice, IosDevices, IosError
@@ -97,7 +98,9 @@ async def watch_devices(
         while True:
             try:
                 client = android()
-                async with contextlib.aclosing(client.track()) as stream:
+                # An async generator: closing it at once closes adb's socket on cancel.
+                tracked = cast(AsyncGenerator[list[AndroidDevice], None], client.track())
+                async with contextlib.aclosing(tracked) as stream:
                     async for devices in stream:
                         delay = backoff_s[0]
                         latest.android = android_choices(devices)
