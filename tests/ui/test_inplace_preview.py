@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from desktop.app import Services, build_services
 from desktop.changes import UsageError
 from desktop.core.events import EditApplied, EditPreview, Event
 from desktop.core.state import ChangeView
+from desktop.sim.messages_script import edit_turn, text_turn
 from desktop.ui.bridge import Bridge
 from desktop.ui.diff_view import DiffView
-from desktop.ui.live_wiring import connect_file_texts
-from tests.ui.conftest import wait_until
+from desktop.ui.live_wiring import connect_file_texts, connect_live
+from tests.helpers.gitrepo import RepoWithRemote
+from tests.ui.conftest import Harness, wait_until
 
 CID = "c1"
 PATH = "app/big.py"
@@ -159,3 +163,44 @@ async def test_file_text_stays_inside_the_worktree(
     with pytest.raises(UsageError, match="no worktree"):
         await bridge.file_text("nope", PATH)
     await bridge.shutdown()
+
+
+async def test_the_window_shows_the_agents_edit_forming_at_its_lines(
+    configured: RepoWithRemote, scripted: Callable[..., object],
+    harness_factory: Callable[[], Harness], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """End to end: the scripted model streams a str_replace into line 120 of a 200-line file."""
+    monkeypatch.setenv("HONK_DEVICE_WATCH", "0")
+    configured.write(PATH, "".join(f"line {i}\n" for i in range(1, 201)))
+    configured.commit_all("a long file")
+    new = "".join(f"changed {i}\n" for i in range(1, 40))
+    scripted([edit_turn(PATH, "line 120\n", new, chunk_chars=4, delay_s=0.002),
+              text_turn("Done."), text_turn("Done.")])
+    h = harness_factory()
+    w = h.window
+    connect_live(w.bridge, w.composer, w.diff)
+    w.composer.repo.setCurrentText(str(configured.path))
+    seen: list[str] = []
+    w.bridge.events.connect(lambda batch: seen.append(w.diff.unified.toPlainText())
+                            if any(e.type == "edit_preview" for e in batch) else None)
+    w.composer.request.setPlainText("Change line 120")
+    await h.active()
+    w.composer.request.setFocus()
+    QTest.keyClick(w.composer.request, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    await wait_until(lambda: w.current_id() is not None, what="the change")
+    cid = w.current_id()
+    assert cid
+    await wait_until(lambda: not w.bridge.is_active(cid), 20, "the run over")
+    forming = [t for t in seen if "(line 120)" in t and "changed 20" in t]
+    assert forming, "the edit never formed in place"
+    lines = forming[0].splitlines()
+    head = next(i for i, ln in enumerate(lines) if "(line 120)" in ln)
+    assert lines[head + 3].split() == ["119", "119", "line", "119"]
+    assert lines[head + 4].split() == ["120", "-", "line", "120"]
+    assert lines[head + 5].split() == ["120", "+", "changed", "1"]
+    grown = [len(t) for t in seen if "(line 120)" in t]
+    assert len(grown) > 3 and grown == sorted(grown)  # it grew delta by delta, in place
+    text = w.diff.unified.toPlainText()
+    assert "streaming" not in text and "@@ -117," in text
+    assert any(ln.split() == ["158", "+", "changed", "39"] for ln in text.splitlines())
+    await h.close()
