@@ -10,21 +10,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop.adapters.audit_log import AuditLog, current_actor
-from desktop.adapters.git_merge import (
-    GitMerger,
-    MergeConflict,
-    MergeError,
-    MergeResult,
-    RemoteUnreachable,
-)
-from desktop.adapters.gitcli import GitError, git
-from desktop.adapters.secrets import GITHUB_TOKEN, SecretStore
-from desktop.changes import ChangeService, UsageError, read_config
-from desktop.core.approval import Evidence, GateCheck, check_gates, collect_evidence
-from desktop.core.audit import AuditRecord, utc_now_iso
-from desktop.core.config import HonkConfig
+from desktop.changes import UsageError, read_config
 from desktop.core.events import (
     Approved,
     ChangeFinished,
@@ -36,6 +24,16 @@ from desktop.core.events import (
 )
 from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView
+
+if TYPE_CHECKING:
+    from desktop.adapters.audit_log import AuditLog
+    from desktop.adapters.secrets import SecretStore
+    from desktop.changes import ChangeService
+    from desktop.core.approval import Evidence, GateCheck
+    from desktop.core.config import HonkConfig
+
+# git, the merge routes and the audit records are imported where they are used: the window
+# imports this module for ``Review`` at start-up.
 
 __all__ = ["ApprovalService", "Review"]
 
@@ -68,6 +66,9 @@ class ApprovalService:
 
     def review(self, change_id: str, *, owner: bool = False) -> Review:
         """The change, its evidence and gates (``owner``: the caller holds its lock)."""
+        from desktop.adapters.gitcli import GitError, git
+        from desktop.core.approval import check_gates, collect_evidence
+
         view = self.changes.view(change_id, owner=owner)
         config = read_config(Path(view.repo))
         try:
@@ -89,6 +90,9 @@ class ApprovalService:
             return await self._approve_locked(change_id, reason=reason, override=override)
 
     async def _approve_locked(self, change_id: str, *, reason: str, override: bool) -> Merged:
+        from desktop.adapters.audit_log import current_actor
+        from desktop.adapters.git_merge import MergeConflict, MergeError, RemoteUnreachable
+
         review = self.review(change_id, owner=True)
         view, evidence = review.view, review.evidence
         done = self._already_merged(view.id)
@@ -139,6 +143,8 @@ class ApprovalService:
         return merged
 
     async def reject(self, change_id: str, reason: str = "") -> None:
+        from desktop.adapters.audit_log import current_actor
+
         review = self.review(change_id)
         self.changes.reject(change_id, reason)
         actor = await asyncio.to_thread(current_actor, Path(review.view.repo))
@@ -151,6 +157,9 @@ class ApprovalService:
         return None
 
     async def _merge(self, review: Review, commit: str) -> Merged:
+        from desktop.adapters.git_merge import GitMerger, MergeResult
+        from desktop.adapters.secrets import GITHUB_TOKEN
+
         m, view = review.config.merge, review.view
         message = f"Merge Honk change {view.id}: {view.request.splitlines()[0][:60]}"
         if m.via == "github":
@@ -176,6 +185,8 @@ class ApprovalService:
 
     def _audit(self, view: ChangeView, evidence: Evidence, actor: str, action: str, *,
                reason: str | None = None, merge_result: str | None = None) -> None:
+        from desktop.core.audit import AuditRecord, utc_now_iso
+
         verdict = evidence.verdict
         self.audit.append(AuditRecord(
             at=utc_now_iso(), action=action, change_id=view.id, request=view.request,

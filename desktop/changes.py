@@ -15,20 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
-from desktop.adapters.agent_prompt import system_prompt
-from desktop.adapters.build import BuildStep
-from desktop.adapters.editor_tool import EditorTool
-from desktop.adapters.gitcli import GitError, git
-from desktop.adapters.journal import ChangeJournal, JournalError
+from desktop.adapters.journal import JournalError
 from desktop.adapters.locks import ChangeLocks, FileLock
-from desktop.adapters.verifiers import VerifierRunner, VerifyStep
-from desktop.adapters.workspace import GitWorkspace, Worktree
-from desktop.core.approval import ApprovalStep
-from desktop.core.bus import EventBus
-from desktop.core.config import CONFIG_NAME, DeviceConfig, HonkConfig, load_config
 from desktop.core.events import (
     ChangeCreated,
     ChangeFinished,
@@ -37,11 +27,20 @@ from desktop.core.events import (
     RevisionRequested,
     RunAttached,
 )
-from desktop.core.pipeline import ChangeContext, Pipeline, Step, StepResult, revise_prompt
-from desktop.core.pricing import PriceTable
 from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView
-from desktop.core.text import slugify
+
+if TYPE_CHECKING:
+    from desktop.adapters.journal import ChangeJournal
+    from desktop.adapters.workspace import GitWorkspace, Worktree
+    from desktop.core.bus import EventBus
+    from desktop.core.config import DeviceConfig, HonkConfig
+    from desktop.core.pipeline import ChangeContext, Step, StepResult
+    from desktop.core.pricing import PriceTable
+
+# The adapters that run a change (agent, verifiers, build, git workspace) are imported where
+# a change is created or run, not here: the window imports this module to show the history
+# and must not pay for them at start-up.
 
 __all__ = ["ChangeService", "CommitStep", "RunOptions", "UsageError", "is_alive"]
 
@@ -88,6 +87,8 @@ def validate_request(request: str) -> str:
 
 def read_config(repo: Path) -> HonkConfig:
     """The repo's honk.toml from the person's checkout (never from an agent's worktree)."""
+    from desktop.core.config import CONFIG_NAME, load_config
+
     path = repo / CONFIG_NAME
     if not path.is_file():
         return load_config(None, str(path))
@@ -108,6 +109,8 @@ class CommitStep:
         self.workspace, self.worktree = workspace, worktree
 
     async def run(self, ctx: ChangeContext) -> StepResult:
+        from desktop.core.pipeline import StepResult
+
         if not await asyncio.to_thread(self.workspace.changed_files, self.worktree):
             if ctx.commit:  # already committed in an earlier round; nothing new
                 return StepResult(ok=True)
@@ -129,6 +132,8 @@ class CommitStep:
     def _unjournalled_commit(self, ctx: ChangeContext) -> str | None:
         """A commit of this change that a killed run made but never journalled, if the
         worktree holds nothing newer; committing again would fail on a clean tree."""
+        from desktop.adapters.gitcli import git
+
         head = self.workspace.head(self.worktree)
         if head in (ctx.base_commit, ctx.commit):
             return None
@@ -160,10 +165,19 @@ class ChangeService:
         self.bus = bus
         self.client_factory = client_factory
         self.secret_values = secret_values
-        self.prices = prices or PriceTable()
+        self._prices = prices
         self.backoff_s = backoff_s
         self.installer_for = installer_for  # builds the install step for a device, if any
         self._client: Any = None
+
+    @property
+    def prices(self) -> PriceTable:
+        """The model price table (built on first use)."""
+        if self._prices is None:
+            from desktop.core.pricing import PriceTable
+
+            self._prices = PriceTable()
+        return self._prices
 
     def client(self) -> Any:
         """One Messages API client per service: its connection pool is shared by changes."""
@@ -182,6 +196,9 @@ class ChangeService:
         self, request: str, repo: Path, options: RunOptions = RunOptions()
     ) -> tuple[ChangeContext, GitWorkspace, Worktree]:
         """Validate input, cut the worktree, journal the new change. Raises UsageError."""
+        from desktop.adapters.workspace import GitWorkspace
+        from desktop.core.text import slugify
+
         text = validate_request(request)
         config = read_config(repo)
         workspace = GitWorkspace.open(repo, self.home / "worktrees")
@@ -223,6 +240,8 @@ class ChangeService:
         model: str,
         device: str | None,
     ) -> ChangeContext:
+        from desktop.core.pipeline import ChangeContext
+
         return ChangeContext(
             change_id=change_id,
             request=request,
@@ -252,6 +271,8 @@ class ChangeService:
         self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree, *,
         start_at: Stage = Stage.AGENT,
     ) -> ChangeState:
+        from desktop.core.pipeline import Pipeline
+
         self.bus.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
         pipeline = Pipeline(self.steps(ctx, workspace, worktree))
         return await pipeline.run(ctx, start_at=start_at)
@@ -261,6 +282,13 @@ class ChangeService:
         return self.locks.hold(change_id, purpose)
 
     def steps(self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree) -> list[Step]:
+        from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
+        from desktop.adapters.agent_prompt import system_prompt
+        from desktop.adapters.build import BuildStep
+        from desktop.adapters.editor_tool import EditorTool
+        from desktop.adapters.verifiers import VerifierRunner, VerifyStep
+        from desktop.core.approval import ApprovalStep
+
         config = ctx.config
         runner = VerifierRunner(config.verify, secrets=self.secret_values)
         settings = AgentSettings(
@@ -347,6 +375,8 @@ class ChangeService:
 
     def reopen(self, view: ChangeView) -> tuple[ChangeContext, GitWorkspace, Worktree]:
         """Context for resuming or revising a change from what the journal holds."""
+        from desktop.adapters.workspace import GitWorkspace
+
         repo = Path(view.repo)
         workspace = GitWorkspace.open(repo, self.home / "worktrees")
         worktree = workspace.attach(Path(view.worktree), view.branch, view.base, view.base_commit)
@@ -368,6 +398,8 @@ class ChangeService:
         view = self.view(change_id, owner=True)
         if view.state is not ChangeState.INTERRUPTED:
             raise UsageError(f"change {view.id} is {view.state.value}, not interrupted")
+        from desktop.core.pipeline import revise_prompt
+
         ctx, workspace, worktree = self.reopen(view)
         last = view.stages[-1].stage if view.stages else Stage.AGENT
         if last is Stage.MERGE:
@@ -402,6 +434,8 @@ class ChangeService:
             raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
         if view.state.is_final:
             raise UsageError(f"change {view.id} is {view.state.value} and cannot be revised")
+        from desktop.core.pipeline import revise_prompt
+
         ctx, workspace, worktree = self.reopen(view)
         diff = await asyncio.to_thread(workspace.diff, worktree)
         ctx.prompt = revise_prompt(view.request, diff, text)
@@ -419,6 +453,8 @@ class ChangeService:
             raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
         if view.state is ChangeState.MERGED:
             raise UsageError(f"change {view.id} is already merged")
+        from desktop.adapters.workspace import GitWorkspace
+
         workspace = GitWorkspace.open(Path(view.repo), self.home / "worktrees")
         try:
             worktree = workspace.attach(
@@ -440,6 +476,8 @@ def _clear_crash_leftovers(worktree: Path) -> None:
     """Remove what a killed run can leave in its worktree: the editor's temp files (the
     edit they carried never landed) and git's index.lock. Only called under the change's
     lock, so no live Honk process is writing there."""
+    from desktop.adapters.gitcli import GitError, git
+
     try:
         stale = git("ls-files", "--others", "-z", "--", ":(glob)**/.honk-edit-*.tmp",
                     cwd=worktree, strip=False)

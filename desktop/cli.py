@@ -7,25 +7,23 @@ Exit codes: 0 the change reached its end state, 1 a stage failed, 2 bad usage or
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
-from desktop.core.config import ConfigError
-from desktop.core.events import event_to_dict
-from desktop.core.stages import ChangeState
-
 if TYPE_CHECKING:
     from desktop.app import Services
+    from desktop.cli_output import HumanPrinter, JsonPrinter
+    from desktop.core.stages import ChangeState
+
+# Only argparse at module level: the window path (`honk` alone) and `--help` must not pay for
+# the CLI's printers, the event types or the adapters; each command imports what it uses.
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SUCCESS_STATES = {ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(args)
     if args.command == "journal":
         return _repair_journal()
+    import asyncio
+
     try:
         return asyncio.run(_dispatch(args, sys.stdout))
     except KeyboardInterrupt:
@@ -127,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """`honk demo`: its own throw-away services, never the person's HONK_HOME."""
+    import asyncio
+
     from desktop.demo import DemoError, run_headless
 
     if not args.headless:
@@ -152,6 +154,7 @@ async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     from desktop.adapters.workspace import WorkspaceError
     from desktop.app import MissingKey, build_services
     from desktop.changes import UsageError
+    from desktop.core.config import ConfigError
 
     try:
         services = build_services()
@@ -175,6 +178,10 @@ async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
+    from desktop.core.events import event_to_dict
+    from desktop.core.stages import ChangeState
+
     changes = services.changes
     if args.command == "history":
         views = changes.history()
@@ -239,7 +246,8 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
     if args.command == "run" and args.approve and state is ChangeState.AWAITING_APPROVAL:
         return await _approve(services, change_id, printer, reason="", override=False)
     printer.result(changes.view(change_id))
-    return EXIT_OK if state in SUCCESS_STATES else EXIT_FAILED
+    success = {ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED}
+    return EXIT_OK if state in success else EXIT_FAILED
 
 
 async def _approve(services: Services, change_id: str, printer: JsonPrinter | HumanPrinter,
@@ -260,7 +268,10 @@ async def _approve(services: Services, change_id: str, printer: JsonPrinter | Hu
 
 async def _run_cancellable(coro: Coroutine[Any, Any, ChangeState]) -> ChangeState:
     """Run the pipeline; Ctrl+C cancels it cleanly (journalled as cancelled)."""
+    import asyncio
     import signal
+
+    from desktop.core.stages import ChangeState
 
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()

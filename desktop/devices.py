@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop.adapters.android import AndroidDevices
-from desktop.adapters.install import AndroidInstaller, Installer, InstallStep
-from desktop.adapters.ios import IosDevices, IosInstaller
-from desktop.adapters.local_device import LocalDevice
-from desktop.core.config import DeviceConfig
-from desktop.core.pipeline import ChangeContext, Step
+if TYPE_CHECKING:
+    from desktop.adapters.android import AndroidDevices
+    from desktop.core.config import DeviceConfig
+    from desktop.core.pipeline import ChangeContext, Step
+
+# The device adapters (adb, iOS tools, local commands) are imported when a change needs an
+# install step or the device list, never when the services are built.
 
 __all__ = ["InstallSteps"]
 
@@ -29,11 +31,17 @@ class InstallSteps:
 
     def android(self) -> AndroidDevices:
         if self._android is None:
+            from desktop.adapters.android import AndroidDevices
+
             self._android = AndroidDevices(adb_path=self.env.get("HONK_ADB") or None,
                                            env=self.env)
         return self._android
 
     def __call__(self, device: DeviceConfig, serial: str | None) -> Step | None:
+        from desktop.adapters.install import AndroidInstaller, Installer, InstallStep
+        from desktop.adapters.ios import IosDevices, IosInstaller
+        from desktop.adapters.local_device import LocalDevice
+
         if device.kind == "local":
             def local(ctx: ChangeContext) -> Installer:
                 return LocalDevice(device.install, device.launch, cwd=Path(ctx.worktree),

@@ -134,6 +134,12 @@ def exit_after_first_paint(window: QWidget) -> None:
 
 def run_gui(*, demo: bool = False) -> int:
     """Start Qt, then run :func:`main` (or :func:`demo_main`) on a qasync loop."""
+    # The pure-Python side first: once PySide6 is loaded, its import hook inspects every
+    # module imported after it, which costs start-up time for nothing on these.
+    import importlib
+
+    for name in ("desktop.app", "desktop.reinstall"):
+        importlib.import_module(name)
     import qasync
     from PySide6.QtWidgets import QApplication
 

@@ -40,7 +40,6 @@ from desktop.ui.notifier import (
     StatusBarNotifier,
     TrayNotifier,
 )
-from desktop.ui.palette import CheatSheet, CommandPalette
 from desktop.ui.settings_dialog import Preferences, SettingsDialog
 from desktop.ui.stage_bar import StageBar
 from desktop.ui.transcript import Transcript
@@ -485,12 +484,16 @@ class MainWindow(QMainWindow):
             self.open_url(QUrl.fromLocalFile(view.worktree))
 
     def palette(self) -> None:
+        from desktop.ui.palette import CommandPalette  # built on first use, not at start-up
+
         dialog = CommandPalette(self.actions_by_id, self)
         dialog.accepted.connect(lambda: dialog.chosen.trigger() if dialog.chosen else None)
         dialog.open()
         self.active_dialog = dialog
 
     def cheat_sheet(self) -> None:
+        from desktop.ui.palette import CheatSheet
+
         self.active_dialog = CheatSheet(self.actions_by_id, self)
         self.active_dialog.open()
 
