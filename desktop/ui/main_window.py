@@ -33,6 +33,7 @@ from desktop.ui.changes_list import ChangesList
 from desktop.ui.composer import Composer, FollowUp
 from desktop.ui.diff_view import DiffView
 from desktop.ui.icons import icon
+from desktop.ui.live_wiring import connect_live
 from desktop.ui.notifier import (
     DBusNotifier,
     Notifications,
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Load history, restore layout and selection. Call on the running loop."""
         self.bridge.start()
+        connect_live(self.bridge, self.composer, self.diff)  # device list, in-place previews
         for view in reversed(self.bridge.ordered_views()):
             self.changes.upsert(view)
         self.restore_state()

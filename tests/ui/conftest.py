@@ -86,6 +86,8 @@ def _collect_after_each_test() -> Iterator[None]:
 def _no_keyring_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
+    # No adb server on the default port from window tests; the picker's own tests turn it on.
+    monkeypatch.setenv("HONK_DEVICE_WATCH", "0")
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
 
 

@@ -40,7 +40,7 @@ def _serials(composer: Composer) -> list[object]:
 @pytest.fixture
 def adb_services(adb_server: AdbServer, tmp_path: Path) -> Iterator[Services]:
     services = build_services({**adb_server.env, "HONK_HOME": str(tmp_path / "home"),
-                               "HONK_RETRY_BACKOFF_S": "0.05"})
+                               "HONK_RETRY_BACKOFF_S": "0.05", "HONK_DEVICE_WATCH": "1"})
     yield services
     services.close()
 
