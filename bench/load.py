@@ -61,6 +61,8 @@ async def _stall_watch(stop: asyncio.Event) -> float:
 
 async def concurrent_changes(n: int, work: Path, diff_lines: int) -> tuple[float, float]:
     """(wall seconds, longest stall) for ``n`` changes run at once in one process."""
+    import anthropic  # noqa: F401 - a one-off ~2 s import, kept out of every timing
+
     from desktop.app import build_services
     from desktop.changes import RunOptions
     from desktop.sim.messages_api import ScriptedMessagesAPI

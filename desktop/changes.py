@@ -32,6 +32,7 @@ from desktop.core.state import ChangeView
 
 if TYPE_CHECKING:
     from desktop.adapters.journal import ChangeJournal
+    from desktop.adapters.process_ledger import ProcessLedger
     from desktop.adapters.workspace import GitWorkspace, Worktree
     from desktop.core.bus import EventBus
     from desktop.core.config import DeviceConfig, HonkConfig
@@ -274,8 +275,21 @@ class ChangeService:
         from desktop.core.pipeline import Pipeline
 
         self.bus.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
+        # Verifiers or a build that a killed run of this change left running are stopped
+        # before anything else touches the worktree.
+        stopped = await asyncio.to_thread(self.ledger(ctx.change_id).reap)
+        for argv in stopped:
+            self.bus.emit(Notice(change=ctx.change_id, level="warning",
+                                 message=f"stopped {' '.join(argv)!r}, left running by an "
+                                         "earlier run that died"))
         pipeline = Pipeline(self.steps(ctx, workspace, worktree))
         return await pipeline.run(ctx, start_at=start_at)
+
+    def ledger(self, change_id: str) -> ProcessLedger:
+        """Where the change's running verifier and build commands are written down."""
+        from desktop.adapters.process_ledger import ProcessLedger
+
+        return ProcessLedger(self.home / "run" / change_id)
 
     def hold(self, change_id: str, purpose: str) -> FileLock:
         """The change's lock, taken now (raises LockBusy); use it as a context manager."""
@@ -290,7 +304,8 @@ class ChangeService:
         from desktop.core.approval import ApprovalStep
 
         config = ctx.config
-        runner = VerifierRunner(config.verify, secrets=self.secret_values)
+        ledger = self.ledger(ctx.change_id)
+        runner = VerifierRunner(config.verify, secrets=self.secret_values, ledger=ledger)
         settings = AgentSettings(
             model=ctx.model,
             max_turns=config.agent.max_turns,
@@ -321,7 +336,7 @@ class ChangeService:
         if config.judge.enabled:
             steps.append(self._judge_step(ctx, workspace, worktree))
         if config.build is not None:
-            steps.append(BuildStep(config.build, secrets=self.secret_values))
+            steps.append(BuildStep(config.build, secrets=self.secret_values, ledger=ledger))
         if config.device is not None and self.installer_for is not None:
             installer = self.installer_for(config.device, ctx.device)
             if installer is not None:
@@ -359,8 +374,9 @@ class ChangeService:
             return view.with_liveness(lambda _pid, host: bool(host) and host != socket.gethostname())
         return view.with_liveness(self._liveness(view.id))
 
-    def history(self) -> list[ChangeView]:
-        return [v.with_liveness(self._liveness(v.id)) for v in self.journal.changes()]
+    def history(self, limit: int | None = None) -> list[ChangeView]:
+        """Changes, newest first (the newest ``limit`` of them)."""
+        return [v.with_liveness(self._liveness(v.id)) for v in self.journal.changes(limit)]
 
     def _liveness(self, change_id: str) -> Callable[[int, str], bool]:
         """On this host a change is alive exactly while its lock is held: the kernel drops

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         if name == "show":
             p.add_argument("id", help="change id (a unique prefix is enough)")
+        else:
+            p.add_argument("-n", "--limit", type=_positive_int, default=50,
+                           help="newest N changes (default 50)")
+            p.add_argument("--all", action="store_true", help="every change ever made")
         p.add_argument("--json", action="store_true")
 
     resume = sub.add_parser("resume", help="continue an interrupted change")
@@ -184,7 +188,7 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
 
     changes = services.changes
     if args.command == "history":
-        views = changes.history()
+        views = changes.history(limit=None if args.all else args.limit)
         if args.json:
             for v in views:
                 out.write(json.dumps(view_to_dict(v)) + "\n")
