@@ -57,7 +57,7 @@ def _timed(fn: Callable[[], object], reps: int) -> float:
 def run(quick: bool, reps: int) -> tuple[list[Figure], dict[str, Any]]:
     from PySide6.QtWidgets import QApplication, QMainWindow
 
-    from desktop.core.events import EditApplied, EditPreview
+    from desktop.core.events import EditApplied, EditPreview, EditRejected
     from desktop.core.partial_json import PartialObjectParser
     from desktop.ui.diff_model import LARGE_DIFF_LINES
     from desktop.ui.diff_pane import DiffPane
@@ -169,6 +169,10 @@ def run(quick: bool, reps: int) -> tuple[list[Figure], dict[str, Any]]:
             view.on_events(batch)
             app.processEvents()
             view.repaint()
+            # Every real preview ends when its edit lands or is refused; end this one too, so
+            # repetitions do not pile previews on the same file.
+            view.on_events([EditRejected(change="c", tool_use_id=tool, command="create",
+                                         path=FILE, error="bench: discarded")])
         return go
 
     p_reps = max(1, reps // 2)

@@ -52,13 +52,16 @@ class FileEntry:
 
     @property
     def binary(self) -> bool:
-        return any(
-            ln.startswith(("Binary files ", "GIT binary patch")) for ln in self.diff.splitlines()[:8]
-        )
+        # Only the header says so: look at its first lines, never split the whole diff
+        # (this is asked on every streamed batch).
+        head = self.diff[:4096].splitlines()[:8]
+        return any(ln.startswith(("Binary files ", "GIT binary patch")) for ln in head)
 
     @property
     def large(self) -> bool:
-        return len(self.diff) > LARGE_DIFF_CHARS or self.diff.count("\n") > LARGE_DIFF_LINES
+        size = len(self.diff)
+        return size > LARGE_DIFF_CHARS or (
+            size > LARGE_DIFF_LINES and self.diff.count("\n") > LARGE_DIFF_LINES)
 
 
 @dataclass
