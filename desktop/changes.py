@@ -198,14 +198,13 @@ class ChangeService:
     ) -> tuple[ChangeContext, GitWorkspace, Worktree]:
         """Validate input, cut the worktree, journal the new change. Raises UsageError."""
         from desktop.adapters.workspace import GitWorkspace
-        from desktop.core.text import slugify
 
         text = validate_request(request)
         config = read_config(repo)
         workspace = GitWorkspace.open(repo, self.home / "worktrees")
         target = options.target or config.merge.target
         change_id = new_change_id()
-        worktree = workspace.create(change_id, slugify(text), target)
+        worktree = workspace.create(change_id, text, target)  # it slugifies for the branch
         model = options.model or config.agent.model
         if options.max_turns is not None:
             config = replace(config, agent=replace(config.agent, max_turns=options.max_turns))

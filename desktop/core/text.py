@@ -8,7 +8,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 
-__all__ = ["failure_excerpt", "redact", "slugify"]
+__all__ = ["failure_excerpt", "redact"]
 
 _INTERESTING = re.compile(
     r"error|fail|exception|traceback|assert|panic|fatal|cannot|could not|undefined|not found",
@@ -75,15 +75,3 @@ def _forms(secrets: Iterable[str]) -> list[str]:
                 if len(core) >= _MIN_SECRET:
                     forms.add(core)
     return sorted(forms, key=len, reverse=True)
-
-
-def slugify(text: str, max_len: int = 40) -> str:
-    """A branch-name-safe slug: lowercase ASCII words joined by dashes."""
-    words = re.findall(r"[a-z0-9]+", text.lower().encode("ascii", "ignore").decode())
-    slug = ""
-    for word in words:
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > max_len:
-            break
-        slug = candidate
-    return slug or "change"
