@@ -1,7 +1,9 @@
 """Honk's Android install path against a plain `adb install` of the same file.
 
 Both go to the same virtual device through the same private adb server, interleaved,
-in one run; prints the median seconds per size and the ratio Honk / plain (goal <= 1.10).
+in one run (plain: the adb client, a process per install; Honk: the same streamed install
+spoken over the server's socket, sendfile for the bytes); prints the median seconds per
+size and the ratio Honk / plain (goal <= 1.10).
 
     python -m bench.install_path [--sizes 1,20,100] [--reps 5] [--quick] [--json FILE]
 """
@@ -81,6 +83,7 @@ async def bench(sizes: list[int], reps: int, work: Path) -> list[dict[str, float
                 start = time.perf_counter()
                 await honk.install(device.address, apk, sha256=sha256)
                 ours = time.perf_counter() - start
+                assert device.packages["com.example.bench"].sha256 == sha256
                 if i:
                     plain_t.append(plain)
                     honk_t.append(ours)

@@ -2,38 +2,41 @@
 
 The real adb server connects to it exactly as to a phone (`adb connect 127.0.0.1:PORT`).
 It stores installed packages (with the sha256 of the exact bytes received) and answers
-`pm`, `getprop`, `am start` and `screencap -p`. Fault knobs (`DeviceFaults`) let tests
+`pm`, `getprop`, `am start` and `screencap -p`, and takes streamed installs
+(`exec:cmd package install -S SIZE`, or `abb_exec:package\0install\0-S\0SIZE` when it
+advertises the `abb_exec` feature) as a real package manager does. Fault knobs (`DeviceFaults`) let tests
 reach the unhappy paths: going offline mid-install, a refused install, an unauthorized key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import io
 import re
 import shlex
 import struct
-import threading
 import zipfile
 import zlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from types import TracebackType
+from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["DeviceFaults", "DeviceThread", "InstalledPackage", "VirtualAdbDevice", "png"]
+from desktop.sim.adb_thread import DeviceThread
+from desktop.sim.adb_transport import (
+    CLSE,
+    CNXN,
+    OKAY,
+    OPEN,
+    Connection,
+    Handler,
+    Offline,
+    Stream,
+)
+
+__all__ = ["CLSE", "CNXN", "OKAY", "OPEN", "DeviceFaults", "DeviceThread", "InstalledPackage",
+           "VirtualAdbDevice", "png"]
 
 
-def _cmd(name: bytes) -> int:
-    return int.from_bytes(name, "little")
-
-
-CNXN, AUTH, OPEN, OKAY = _cmd(b"CNXN"), _cmd(b"AUTH"), _cmd(b"OPEN"), _cmd(b"OKAY")
-WRTE, CLSE = _cmd(b"WRTE"), _cmd(b"CLSE")
-_AUTH_TOKEN, _AUTH_SIGNATURE, _AUTH_RSAPUBLICKEY = 1, 2, 3
-_VERSION_SKIP_CHECKSUM = 0x01000001
-_MAX_PAYLOAD = 1024 * 1024
 _TMP_DIR = "/data/local/tmp"
 
 
@@ -82,142 +85,6 @@ def _colour_of(name: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
-class _Offline(Exception):
-    """Raised inside a service to drop the whole connection (the cable was pulled)."""
-
-
-@dataclass
-class _Stream:
-    conn: _Connection
-    local_id: int
-    remote_id: int
-    inbox: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
-    acked: asyncio.Event = field(default_factory=asyncio.Event)
-    closed: bool = False
-    pending: bytearray = field(default_factory=bytearray)
-
-    async def write(self, data: bytes) -> None:
-        """Send data; one WRTE in flight until the host OKAYs it."""
-        step = self.conn.max_payload
-        for start in range(0, len(data), step):
-            if self.closed:
-                return
-            self.acked.clear()
-            self.conn.send(WRTE, self.local_id, self.remote_id, data[start : start + step])
-            await self.acked.wait()
-
-    async def read(self) -> bytes | None:
-        """The next host WRTE (acknowledged once taken), or None once the host closed."""
-        item = await self.inbox.get()
-        if item is not None and not self.closed:
-            self.conn.send(OKAY, self.local_id, self.remote_id)
-        return item
-
-    async def read_exact(self, n: int) -> bytes | None:
-        while len(self.pending) < n:
-            more = await self.read()
-            if more is None:
-                return None
-            self.pending.extend(more)
-        out = bytes(self.pending[:n])
-        del self.pending[:n]
-        return out
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.acked.set()
-            self.conn.send(CLSE, self.local_id, self.remote_id)
-            self.conn.streams.pop(self.local_id, None)
-
-
-class _Connection:
-    """One adb transport: the host server on the other end of one TCP connection."""
-
-    def __init__(self, dev: VirtualAdbDevice, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
-        self.dev, self.reader, self.writer = dev, reader, writer
-        self.version = _VERSION_SKIP_CHECKSUM
-        self.max_payload = 4096
-        self.streams: dict[int, _Stream] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.next_id = 1
-        self.online = False
-
-    def send(self, command: int, arg0: int, arg1: int, data: bytes = b"") -> None:
-        check = 0 if self.version >= _VERSION_SKIP_CHECKSUM else sum(data) & 0xFFFFFFFF
-        header = struct.pack("<6I", command, arg0, arg1, len(data), check, command ^ 0xFFFFFFFF)
-        if not self.writer.is_closing():
-            self.writer.write(header + data)
-
-    def go_online(self) -> None:
-        self.online = True
-        self.send(CNXN, self.version, self.max_payload, self.dev.banner().encode())
-
-    async def run(self) -> None:
-        try:
-            while True:
-                header = await self.reader.readexactly(24)
-                command, arg0, arg1, length, _check, magic = struct.unpack("<6I", header)
-                if magic != command ^ 0xFFFFFFFF:
-                    break  # garbage on the line: a real adbd drops the transport too
-                data = await self.reader.readexactly(length) if length else b""
-                self.dispatch(command, arg0, arg1, data)
-                await self.writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, _Offline):
-            pass
-        finally:
-            for stream in list(self.streams.values()):
-                stream.closed = True
-                stream.acked.set()
-                stream.inbox.put_nowait(None)
-            self.writer.close()
-
-    def dispatch(self, command: int, arg0: int, arg1: int, data: bytes) -> None:
-        if command == CNXN:
-            self.version = min(arg0, _VERSION_SKIP_CHECKSUM)
-            self.max_payload = min(arg1, _MAX_PAYLOAD)
-            if self.dev.faults.require_auth:
-                self.send(AUTH, _AUTH_TOKEN, 0, hashlib.sha1(b"token").digest())
-            else:
-                self.go_online()
-        elif command == AUTH:
-            if arg0 == _AUTH_SIGNATURE:  # never accept the key: ask again, like a locked phone
-                self.send(AUTH, _AUTH_TOKEN, 0, hashlib.sha1(b"again").digest())
-            # _AUTH_RSAPUBLICKEY: the phone would now show its "Allow USB debugging?" dialog.
-        elif command == OPEN and self.online:
-            self.open(arg0, data.rstrip(b"\0").decode("utf-8", "replace"))
-        elif command == OKAY and (stream := self.streams.get(arg1)):
-            stream.acked.set()
-        elif command == WRTE and (stream := self.streams.get(arg1)):
-            stream.inbox.put_nowait(data)
-        elif command == CLSE and (stream := self.streams.pop(arg1, None)):
-            stream.closed = True
-            stream.acked.set()
-            stream.inbox.put_nowait(None)
-
-    def open(self, remote_id: int, service: str) -> None:
-        self.dev.services_seen.append(service)
-        handler = self.dev.handler_for(service)
-        if handler is None:
-            self.send(CLSE, 0, remote_id)  # unknown service (e.g. abb_exec): client falls back
-            return
-        stream = _Stream(self, self.next_id, remote_id)
-        self.next_id += 1
-        self.streams[stream.local_id] = stream
-        self.send(OKAY, stream.local_id, remote_id)
-        task = asyncio.get_running_loop().create_task(self.serve(handler, stream))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def serve(self, handler: Callable[[_Stream], Awaitable[None]], stream: _Stream) -> None:
-        try:
-            await handler(stream)
-            stream.close()
-        except _Offline:
-            self.writer.transport.abort()  # the cable is pulled: no goodbye
-
-
 ShellResult = tuple[bytes, int]
 
 
@@ -244,7 +111,7 @@ class VirtualAdbDevice:
         self.foreground: str | None = None
         self._port = port
         self._server: asyncio.Server | None = None
-        self._conns: set[_Connection] = set()
+        self._conns: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -299,7 +166,7 @@ class VirtualAdbDevice:
         )
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Connection(self, reader, writer)
+        conn = Connection(self, reader, writer)
         self._conns.add(conn)
         task = asyncio.current_task()
         if task is not None:
@@ -312,17 +179,24 @@ class VirtualAdbDevice:
                 self._tasks.discard(task)
 
     # -- services ----------------------------------------------------------------------------
-    def handler_for(self, service: str) -> Callable[[_Stream], Awaitable[None]] | None:
+    @property
+    def require_auth(self) -> bool:
+        return self.faults.require_auth
+
+    def handler_for(self, service: str) -> Handler | None:
+        """The service's handler; None refuses it (the host then falls back)."""
         if service == "sync:":
             return self._sync
         kind, _, command = service.partition(":")
+        if kind == "abb_exec" and "abb_exec" in self.features:
+            return lambda s: self._abb_exec(s, command.split("\0"))
         if kind.startswith("shell,v2"):
             return lambda s: self._shell(s, command, v2=True)
         if kind in ("shell", "exec"):
             return lambda s: self._shell(s, command, v2=False)
         return None
 
-    async def _shell(self, stream: _Stream, command: str, *, v2: bool) -> None:
+    async def _shell(self, stream: Stream, command: str, *, v2: bool) -> None:
         try:
             argv = shlex.split(command)
         except ValueError:
@@ -335,7 +209,12 @@ class VirtualAdbDevice:
             await stream.write(bytes([1]) + struct.pack("<I", len(out)) + out)
         await stream.write(bytes([3]) + struct.pack("<I", 1) + bytes([code & 0xFF]))
 
-    async def run_command(self, stream: _Stream, argv: list[str]) -> ShellResult:
+    async def _abb_exec(self, stream: Stream, argv: list[str]) -> None:
+        """A binder service's command (`cmd SERVICE ARGS...` without a shell): raw stdout."""
+        out, _ = await self.run_command(stream, ["cmd", *argv])
+        await stream.write(out)
+
+    async def run_command(self, stream: Stream, argv: list[str]) -> ShellResult:
         """What the device's shell answers for one command line."""
         if not argv:
             return b"", 0
@@ -363,8 +242,13 @@ class VirtualAdbDevice:
             return b"", 0
         return f"/system/bin/sh: {prog}: inaccessible or not found\n".encode(), 127
 
-    async def _streamed_install(self, stream: _Stream, args: list[str]) -> ShellResult:
-        size = int(args[args.index("-S") + 1]) if "-S" in args else 0
+    async def _streamed_install(self, stream: Stream, args: list[str]) -> ShellResult:
+        """Read exactly the -S SIZE bytes announced, then install them like `pm install`."""
+        raw = args[args.index("-S") + 1] if "-S" in args[:-1] else ""
+        if not raw.isdigit() or int(raw) == 0:
+            return (f"Error: a streamed install needs the APK's size in bytes (-S SIZE), "
+                    f"got {raw!r}\n").encode(), 1
+        size = int(raw)
         digest, data = hashlib.sha256(), bytearray()
         while len(data) < size:
             chunk = await stream.read()
@@ -380,7 +264,7 @@ class VirtualAdbDevice:
         limit = self.faults.offline_after_bytes
         if limit is not None and received >= limit:
             self.faults.offline_after_bytes = None  # once: the device can be plugged back in
-            raise _Offline
+            raise Offline
 
     def _install(self, data: bytes, sha256: str) -> ShellResult:
         tmp = "/data/app/vmdl1073741824.tmp/base.apk"
@@ -447,7 +331,7 @@ class VirtualAdbDevice:
         return png(108, 192, paint)
 
     # -- sync: (push) for devices without the `cmd` feature ----------------------------------
-    async def _sync(self, stream: _Stream) -> None:
+    async def _sync(self, stream: Stream) -> None:
         while (head := await stream.read_exact(8)) is not None:
             ident, length = head[:4], struct.unpack("<I", head[4:])[0]
             if ident == b"QUIT":
@@ -472,7 +356,7 @@ class VirtualAdbDevice:
             return struct.pack("<III", 0o100644, len(self.files[path]), 0)
         return struct.pack("<III", 0, 0, 0)
 
-    async def _receive_file(self, stream: _Stream, path: str) -> bool:
+    async def _receive_file(self, stream: Stream, path: str) -> bool:
         data = bytearray()
         while (head := await stream.read_exact(8)) is not None:
             ident, length = head[:4], struct.unpack("<I", head[4:])[0]
@@ -490,74 +374,3 @@ class VirtualAdbDevice:
 
 def _qualify(package: str, activity: str) -> str:
     return package + activity if activity.startswith(".") else activity
-
-
-class DeviceThread:
-    """Run a VirtualAdbDevice on its own event loop in a background thread.
-
-    Tests and benchmarks that call adb synchronously would otherwise block the very loop
-    the device answers on.
-    """
-
-    def __init__(self, device: VirtualAdbDevice) -> None:
-        self.device = device
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> VirtualAdbDevice:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def main() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.device.start())
-            except BaseException as exc:  # handed to the starting thread below
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=main, name="virtual-adb-device", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        return self.device
-
-    def call(self, fn: Callable[[], None]) -> None:
-        """Run fn on the device's loop (to turn knobs that touch live connections)."""
-        assert self._loop is not None
-        done = threading.Event()
-
-        def wrapped() -> None:
-            try:
-                fn()
-            finally:
-                done.set()
-
-        self._loop.call_soon_threadsafe(wrapped)
-        done.wait()
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.device.stop(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> VirtualAdbDevice:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        with contextlib.suppress(Exception):
-            self.stop()

@@ -54,6 +54,28 @@ def test_streamed_install_receives_exactly_the_file(adb_server: AdbServer,
     assert listed.stdout == "package:com.example.honk\n"
 
 
+def test_real_adb_uses_abb_exec_when_the_device_offers_it(adb_server: AdbServer,
+                                                          device_factory: DeviceFactory,
+                                                          tmp_path: Path) -> None:
+    device, _ = device_factory(features=("shell_v2", "cmd", "abb_exec"))
+    adb_server.connect(device)
+    apk = make_apk(tmp_path / "app.apk", package="com.example.abb", payload=1 << 20)
+    out = adb_server.run("-s", device.address, "install", str(apk))
+    assert out.returncode == 0 and "Success" in out.stdout, out
+    size = apk.stat().st_size
+    assert f"abb_exec:package\0install\0-S\0{size}" in device.services_seen
+    assert device.packages["com.example.abb"].sha256 == _sha(apk)
+
+
+def test_streamed_install_needs_a_size(adb_server: AdbServer,
+                                       virtual_device: VirtualAdbDevice) -> None:
+    out = adb_server.run("-s", virtual_device.address, "shell", "cmd", "package", "install",
+                         "-S", "lots")
+    assert "Error: a streamed install needs the APK's size in bytes (-S SIZE), got 'lots'" in (
+        out.stdout), out
+    assert virtual_device.packages == {}
+
+
 def test_push_install_without_the_cmd_feature(adb_server: AdbServer,
                                               device_factory: DeviceFactory,
                                               tmp_path: Path) -> None:
