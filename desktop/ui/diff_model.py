@@ -138,12 +138,12 @@ def locate(preview: Preview, text: str | None, context: int = CONTEXT_LINES) -> 
     """
     if preview.command == "create":
         return Placement(line=1, whole_file=True)
-    if text is None:
-        return None
+    if text is None or (preview.command == "str_replace" and "new_str" not in preview.fields):
+        return None  # old_str still streaming: asked per batch, so answer before any split
     lines = text.split("\n")
     if preview.command == "str_replace":
         old = preview.text("old_str")
-        if "new_str" not in preview.fields or not old or text.count(old) != 1:
+        if not old or text.count(old) != 1:
             return None
         start = text.index(old)
         end = start + len(old)

@@ -2,7 +2,7 @@
 
 Each line is a QTextBlock whose block format carries its kind (added, removed, preview...),
 so backgrounds span the full width and the highlighter only adds token colours. Streaming
-previews append to the end of the document; nothing is re-rendered per delta.
+previews append to the end or grow at a cursor mid-document; nothing is re-rendered per delta.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QFontDatabase,
     QPalette,
     QSyntaxHighlighter,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
@@ -68,6 +69,8 @@ class _Highlighter(QSyntaxHighlighter):
     def __init__(self, pane: DiffPane) -> None:
         super().__init__(pane.document())
         self.pane = pane
+        self._cache: dict[tuple[str, bool], QTextCharFormat] = {}
+        self._built_for: dict[str, QColor] | None = None
         self.set_language("")
 
     def set_language(self, path: str) -> None:
@@ -78,38 +81,45 @@ class _Highlighter(QSyntaxHighlighter):
             rf"|(?P<kw>\b(?:{'|'.join(_KEYWORDS)})\b)|(?P<num>\b\d[\d_.xXa-fA-F]*\b)"
         )
 
-    def highlightBlock(self, text: str) -> None:
+    def _formats(self) -> dict[tuple[str, bool], QTextCharFormat]:
+        # Built once per colour set: a block is highlighted per streamed batch.
         colors = self.pane.colors
+        if self._built_for is not colors:
+            made: dict[tuple[str, bool], QTextCharFormat] = {}
+            for group in ("kw", "str", "com", "num", "gutter", "hunk_fg", ""):
+                for italic in (False, True):
+                    fmt = QTextCharFormat()
+                    if group:
+                        fmt.setForeground(colors[group])
+                    fmt.setFontItalic(italic or group == "com")
+                    made[group, italic] = fmt
+            self._cache, self._built_for = made, colors
+        return self._cache
+
+    def highlightBlock(self, text: str) -> None:
+        formats = self._formats()
         kind = KINDS[self.currentBlock().blockFormat().intProperty(_KIND_PROP)]
         gutter = self.pane.gutter_width
         if kind in ("hunk", "pre_head", "note", "meta"):
-            fmt = QTextCharFormat()
-            fmt.setForeground(colors["hunk_fg"] if kind == "hunk" else colors["gutter"])
-            if kind in ("pre_head", "note"):
-                fmt.setFontItalic(True)
-            self.setFormat(0, len(text), fmt)
+            colour = "hunk_fg" if kind == "hunk" else "gutter"
+            self.setFormat(0, len(text), formats[colour, kind in ("pre_head", "note")])
             return
-        muted = QTextCharFormat()
-        muted.setForeground(colors["gutter"])
-        self.setFormat(0, min(gutter, len(text)), muted)
+        self.setFormat(0, min(gutter, len(text)), formats["gutter", False])
         if kind == "filler":
             return
+        # The forming edit is italic throughout (untouched parts too), so it reads as not
+        # yet real; one pass over the tokens colours them and italicizes the gaps.
         italic = kind in ("pre_old", "pre_new")
+        plain = formats["", True]
+        last = gutter
         for m in self._rx.finditer(text, gutter):
-            group = m.lastgroup or ""
-            fmt = QTextCharFormat()
-            fmt.setForeground(colors[group])
-            fmt.setFontItalic(italic or group == "com")
-            self.setFormat(m.start(), m.end() - m.start(), fmt)
-        if italic:
-            fmt = QTextCharFormat()
-            fmt.setFontItalic(True)
-            # Italic the untouched parts too, so the forming edit reads as not yet real.
-            last = gutter
-            for m in self._rx.finditer(text, gutter):
-                self.setFormat(last, m.start() - last, fmt)
-                last = m.end()
-            self.setFormat(last, len(text) - last, fmt)
+            start, end = m.span()
+            if italic and start > last:
+                self.setFormat(last, start - last, plain)
+            self.setFormat(start, end - start, formats[m.lastgroup or "", italic])
+            last = end
+        if italic and len(text) > last:
+            self.setFormat(last, len(text) - last, plain)
 
 
 class DiffPane(QPlainTextEdit):
@@ -197,6 +207,31 @@ class DiffPane(QPlainTextEdit):
             cursor.insertBlock(self._block_formats[kind])
             cursor.insertText(gutter() + part)
         cursor.endEditBlock()
+
+    def insert_fillers(self, cursor: QTextCursor, count: int) -> None:
+        """Insert ``count`` empty filler lines after ``cursor``'s line; it ends on the last."""
+        cursor.beginEditBlock()
+        for _ in range(count):
+            cursor.insertBlock(self._block_formats["filler"])
+        cursor.endEditBlock()
+
+    def remove_blocks_after(self, block: QTextBlock, count: int) -> None:
+        """Remove the ``count`` lines that follow ``block`` (which keeps its text and kind)."""
+        last = block
+        for _ in range(count):
+            if not last.next().isValid():
+                break
+            last = last.next()
+        if last == block:
+            return
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(block.position() + block.length() - 1)
+        cursor.setPosition(last.position() + last.length() - 1, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+
+    def block_length(self, number: int) -> int:
+        """Characters in line ``number`` (without its newline)."""
+        return max(0, self.document().findBlockByNumber(number).length() - 1)
 
     def block_count(self) -> int:
         return self.document().blockCount()

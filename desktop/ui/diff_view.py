@@ -1,25 +1,21 @@
 """The live diff: a file tree with +/- counts and a unified or side-by-side pane.
 
-Streaming edits are appended in place in a distinct (italic, tinted) style and replaced by
-the applied diff when the edit lands. The view follows the newest edit until the person
-scrolls or picks a file; scrolling back to the bottom resumes following.
+Streaming edits form in place at the lines they replace (or, when that is not known, after
+the diff) in a distinct (italic, tinted) style, and are replaced by the applied diff when
+the edit lands. The view follows the newest edit until the person scrolls or picks a file;
+scrolling back to the bottom resumes following. Drawing the streaming edit is
+``diff_preview``'s job; the tree is ``diff_tree``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from collections.abc import Iterable
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QTextCursor
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QHeaderView,
     QLabel,
     QSplitter,
     QStackedWidget,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -32,19 +28,21 @@ from desktop.ui.diff_model import (
     FileEntry,
     Placement,
     Preview,
-    locate,
     parse_unified,
     side_by_side,
     split_rows_at,
 )
 from desktop.ui.diff_pane import DiffPane, Line
+from desktop.ui.diff_preview import (
+    Forming,
+    Placements,
+    PreviewPainter,
+    TextSource,
+    coalesce_previews,
+)
+from desktop.ui.diff_tree import PATH_ROLE, FileTree
 
-__all__ = ["DiffView"]
-
-_PATH_ROLE = Qt.ItemDataRole.UserRole
-_PREVIEW_KINDS = {"old_str": "pre_old"}  # every other field is new text
-_NEW_FIELD = {"str_replace": "new_str", "insert": "insert_text", "create": "file_text"}
-TextSource = Callable[[str, str], Awaitable[str | None]]  # (change id, path) -> text or None
+__all__ = ["DiffView", "coalesce_previews"]
 
 
 def _n(value: int | None) -> str:
@@ -64,33 +62,11 @@ class DiffView(QWidget):
         self.shown_path: str | None = None
         self.mode = "unified"
         self.follow = True
-        self._preview: tuple[str, str] | None = None  # (tool_use_id, field) being appended
-        self._items: dict[str, QTreeWidgetItem] = {}
-        # Placing a streaming edit where it lands needs the file's current text; the view
-        # never reads files: ``text_source`` (the bridge's ``file_text``) does.
-        self.text_source: TextSource | None = None
-        self._texts: dict[str, str | None] = {}  # by tool_use_id
-        self._placed: dict[str, Placement | None] = {}  # by tool_use_id, once decidable
-        self._fetches: set[asyncio.Task[None]] = set()
-        self._forming: tuple[str, QTextCursor] | None = None  # (tool_use_id, insert point)
-        self._forming_eol = False
-        self._next_line = 0  # the number the next forming line gets
-        self._held = ""  # a trailing newline kept back: it may be the replaced line's own
+        self._forming: Forming | None = None
+        self._places = Placements(self._still_streaming, self._text_arrived)
 
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("diffFiles")
-        self.tree.setAccessibleName(self.tr("Changed files"))
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels([self.tr("File"), "+", "−"])
-        self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = FileTree()
         self.tree.currentItemChanged.connect(self._on_tree_pick)
-
         self.title = QLabel(self.tr("No change selected"))
         self.title.setObjectName("diffTitle")
         self.unified = DiffPane(14)
@@ -98,6 +74,7 @@ class DiffView(QWidget):
         self.left, self.right = DiffPane(8), DiffPane(8)
         self.left.setAccessibleName(self.tr("Before"))
         self.right.setAccessibleName(self.tr("After"))
+        self._painter = PreviewPainter(self.unified, self.left, self.right, self.tr)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.left)
         split.addWidget(self.right)
@@ -124,6 +101,20 @@ class DiffView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
+    @property
+    def text_source(self) -> TextSource | None:
+        """Reads a file of a change's worktree (the bridge's ``file_text``); the view never
+        reads files itself. Without it, str_replace/insert previews show after the diff."""
+        return self._places.text_source
+
+    @text_source.setter
+    def text_source(self, source: TextSource | None) -> None:
+        self._places.text_source = source
+
+    @property
+    def _placed(self) -> dict[str, Placement | None]:
+        return self._places.placed
+
     # -- feeding -----------------------------------------------------------------------
     def on_events(self, batch: Iterable[Event]) -> None:
         """Fold a batch of events (any change) in; update the screen for the shown one."""
@@ -134,8 +125,7 @@ class DiffView(QWidget):
             before = diff.previews.get(event.tool_use_id) if isinstance(event, EditApplied) else None
             path = diff.apply(event)
             if not isinstance(event, EditPreview):
-                self._texts.pop(event.tool_use_id, None)
-                self._placed.pop(event.tool_use_id, None)
+                self._places.forget(event.tool_use_id)
             if event.change != self.change_id or path is None:
                 continue
             if isinstance(event, EditPreview):
@@ -153,10 +143,11 @@ class DiffView(QWidget):
             self.show_change(change_id)
 
     def show_change(self, change_id: str | None) -> None:
+        """Show ``change_id``'s files, the one with a streaming edit first; follow it."""
         self.change_id = change_id
         self.follow = True
-        self._rebuild_tree()
         diff = self.diffs.get(change_id or "")
+        self.tree.rebuild(diff.files.values() if diff else ())
         files = list(diff.files) if diff else []
         live = [p for p in files if diff and diff.files[p].preview]
         self._show_file(live[-1] if live else (files[0] if files else None))
@@ -192,6 +183,7 @@ class DiffView(QWidget):
 
     def set_mode(self, mode: str) -> None:
         self.mode = "split" if mode == "split" else "unified"
+        self._painter.is_unified = self.mode == "unified"
         self.stack.setCurrentIndex(0 if self.mode == "unified" else 1)
         self._show_file(self.shown_path)
 
@@ -201,7 +193,7 @@ class DiffView(QWidget):
 
     def _show_file(self, path: str | None) -> None:
         self.shown_path = path
-        self._preview = None
+        self._painter.appending = None
         self._forming = None
         for pane in self._panes():
             pane.reset(path or "")
@@ -212,44 +204,40 @@ class DiffView(QWidget):
         else:
             self.title.setText(f"{entry.path}   +{entry.added} −{entry.removed}")
             self._render(entry)
-            item = self._items.get(entry.path)
-            if item is not None:
-                with QSignalBlocker(self.tree):
-                    self.tree.setCurrentItem(item)
+            self.tree.select(entry.path)
         self.file_shown.emit(path or "")
 
     def _render(self, entry: FileEntry) -> None:
-        if entry.binary or entry.large:
+        preview = entry.preview
+        place = self._places.place(preview, self.change_id) if preview else None
+        rows: list[DiffRow] = []
+        if place is not None and place.whole_file:
+            pass  # create: the new file is all there is, whatever was there before
+        elif entry.binary or entry.large:
+            # Not rendered line by line; an edit placed in it shows as its own hunk below.
             kind = self.tr("Binary file") if entry.binary else self.tr("Large diff")
             note = self.tr("{kind}: +{a} −{r} lines, not shown line by line").format(
                 kind=kind, a=entry.added, r=entry.removed)
             for pane in self._panes():
                 pane.add_lines([("note", "", note)])
-            if entry.preview is not None:
-                self._preview_all(entry.preview)
-        else:
-            place = self._placement(entry.preview) if entry.preview else None
-            rows = parse_unified(entry.diff) if entry.diff else []
-            if place is None or entry.preview is None:
-                self._render_rows(rows)
-                if entry.preview is not None:
-                    self._preview_all(entry.preview)
-            else:
-                rows = [] if place.whole_file else rows  # create: the new file is all there is
-                cut = split_rows_at(rows, place.line)
-                self._render_rows(rows[:cut])
-                block, column = self._render_in_place(entry.preview, place)
-                self._render_rows(rows[cut:])
-                pane = self.unified if self.mode == "unified" else self.right
-                self._forming = (entry.preview.tool_use_id, pane.cursor_at(block, column))
-                self._forming_eol = place.eol
-                if self.follow:
-                    for p in self._panes():
-                        p.scroll_to_block(max(0, block - 8))
-                return
+        elif entry.diff:
+            rows = parse_unified(entry.diff)
+        if preview is None or place is None:
+            self._render_rows(rows)
+            if preview is not None:
+                self._painter.append_all(preview)
+            if self.follow:
+                for pane in self._panes():
+                    pane.scroll_to_bottom()
+            return
+        cut = split_rows_at(rows, place.line)
+        self._render_rows(rows[:cut])
+        self._forming = self._painter.form_in_place(preview, place)
+        self._render_rows(rows[cut:])
         if self.follow:
-            for pane in self._panes():
-                pane.scroll_to_bottom()
+            block = self._forming.cursor.blockNumber()
+            for p in self._panes():
+                p.scroll_to_block(max(0, block - 8))
 
     def _render_rows(self, rows: list[DiffRow]) -> None:
         if not rows:
@@ -268,106 +256,9 @@ class DiffView(QWidget):
             self.left.add_lines(lefts)
             self.right.add_lines(rights)
 
-    # -- a streaming edit shown where it lands -------------------------------------------
-    def _placement(self, preview: Preview) -> Placement | None:
-        """Where ``preview`` lands, or None (then it is shown after the diff, as text comes).
-
-        The file's text is fetched once per edit; the answer is kept once it is final.
-        """
-        tid = preview.tool_use_id
-        if tid in self._placed:
-            return self._placed[tid]
-        if preview.command == "create":
-            place = locate(preview, None)
-        elif preview.command not in ("str_replace", "insert") or not preview.path:
-            place = None
-        elif tid not in self._texts:
-            self._fetch(preview)
-            return None
-        else:
-            place = locate(preview, self._texts[tid])
-            if place is None and preview.command == "str_replace" and (
-                    "new_str" not in preview.fields):
-                return None  # old_str still streaming: not decidable yet
-        self._placed[tid] = place
-        return place
-
-    def _fetch(self, preview: Preview) -> None:
-        tid, change = preview.tool_use_id, self.change_id
-        if any(t.get_name() == tid for t in self._fetches):
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if self.text_source is None or change is None or loop is None:
-            self._texts[tid] = None
-            return
-        task = loop.create_task(self._load_text(change, preview.path, tid), name=tid)
-        self._fetches.add(task)
-        task.add_done_callback(self._fetches.discard)
-
-    async def _load_text(self, change: str, path: str, tid: str) -> None:
-        assert self.text_source is not None
-        try:
-            text = await self.text_source(change, path)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a path outside the worktree, an unreadable file: no placement
-            text = None
-        diff = self.diffs.get(change)
-        preview = diff.previews.get(tid) if diff else None
-        if preview is None:  # landed or rejected meanwhile
-            return
-        self._texts[tid] = text
-        if (change == self.change_id and preview.path == self.shown_path
-                and self._placement(preview) is not None):
-            with contextlib.suppress(RuntimeError):  # the window went away meanwhile
-                self._show_file(preview.path)
-
-    def _render_in_place(self, preview: Preview, place: Placement) -> tuple[int, int]:
-        """Render the forming edit as a hunk at its lines; returns where new text goes."""
-        unified = self.mode == "unified"
-        head = self.tr("✎ {command} {path} — streaming… (line {line})").format(
-            command=preview.command, path=preview.path, line=place.line)
-        top = place.line - len(place.before)
-        ctx_before = [(top + i, t) for i, t in enumerate(place.before)]
-        below = place.line + len(place.old)
-        ctx_after = [(below + i, t) for i, t in enumerate(place.after)]
-        if unified:
-            olds: list[Line] = [("pre_old", f"{n:>5} {'':>5} - ", t)
-                                for n, t in enumerate(place.old, place.line)]
-            before = [("ctx", f"{n:>5} {n:>5}   ", t) for n, t in ctx_before]
-            after = [("ctx", f"{n:>5} {'':>5}   ", t) for n, t in ctx_after]
-        else:
-            olds = [("pre_old", f"{n:>5} - ", t) for n, t in enumerate(place.old, place.line)]
-            before = [("ctx", f"{n:>5}   ", t) for n, t in ctx_before]
-            after = [("ctx", f"{n:>5}   ", t) for n, t in ctx_after]
-        text = place.prefix + preview.text(_NEW_FIELD[preview.command])
-        self._held = "\n" if place.eol and text.endswith("\n") else ""
-        forming = text[:len(text) - len(self._held)].split("\n")
-        self._next_line = place.line
-        news: list[Line] = [("pre_new", self._forming_gutter(), t) for t in forming]
-        pane = self.unified if unified else self.right
-        pane.add_lines([("pre_head", "", head), *before, *([] if not unified else olds)])
-        if not unified:
-            self.left.add_lines([("pre_head", "", head), *before, *olds, *after])
-        pane.add_lines(news)
-        block = pane.block_count() - 1
-        column = len(news[-1][1]) + len(news[-1][2])
-        pane.append_text(place.suffix, "pre_new", "")
-        pane.add_lines(after)
-        return block, column
-
-    def _forming_gutter(self) -> str:
-        n, self._next_line = self._next_line, self._next_line + 1
-        return f"{'':>5} {n:>5} + " if self.mode == "unified" else f"{n:>5} + "
-
     @staticmethod
-    def _side(row: object, changed: str, number: int | None) -> Line:
-        from desktop.ui.diff_model import DiffRow
-
-        if not isinstance(row, DiffRow):
+    def _side(row: DiffRow | None, changed: str, number: int | None) -> Line:
+        if row is None:
             return ("filler", "", "")
         if row.kind in ("hunk", "meta"):
             return (row.kind, "", row.text)
@@ -375,61 +266,38 @@ class DiffView(QWidget):
         kind = row.kind if row.kind in ("ctx", changed) else "ctx"
         return (kind, f"{_n(number):>5} {sign} ", row.text)
 
-    def _preview_all(self, preview: Preview) -> None:
-        for name, parts in preview.fields.items():
-            self._start_field(preview, name)
-            self._append(name, "".join(parts))
+    # -- a streaming edit --------------------------------------------------------------
+    def _still_streaming(self, change: str, tid: str) -> bool:
+        diff = self.diffs.get(change)
+        return diff is not None and tid in diff.previews
 
-    def _start_field(self, preview: Preview, name: str) -> None:
-        if self._preview is None or self._preview[0] != preview.tool_use_id:
-            head = self.tr("✎ {command} {path} — streaming…").format(
-                command=preview.command, path=preview.path)
-            for pane in self._panes():
-                pane.add_lines([("pre_head", "", head)])
-        self._preview = (preview.tool_use_id, name)
-        kind = _PREVIEW_KINDS.get(name, "pre_new")
-        pane = self._pane_for(kind)
-        pane.add_lines([(kind, self._gutter(kind), "")])
-
-    def _gutter(self, kind: str) -> str:
-        sign = "-" if kind == "pre_old" else "+"
-        return f"{'':>11} {sign} " if self.mode == "unified" else f"{'':>5} {sign} "
-
-    def _pane_for(self, kind: str) -> DiffPane:
-        if self.mode == "unified":
-            return self.unified
-        return self.left if kind == "pre_old" else self.right
-
-    def _append(self, name: str, text: str) -> None:
-        kind = _PREVIEW_KINDS.get(name, "pre_new")
-        self._pane_for(kind).append_text(text, kind, self._gutter(kind))
+    def _text_arrived(self, change: str, tid: str) -> None:
+        preview = self.diffs[change].previews[tid]
+        if (change == self.change_id and preview.path == self.shown_path
+                and self._places.place(preview, change) is not None):
+            self._show_file(preview.path)
 
     def _on_preview(self, event: EditPreview, entry: FileEntry) -> None:
-        self._update_item(entry)
+        self.tree.update_entry(entry)
         if entry.path != self.shown_path:
             if self.follow:
                 self._show_file(entry.path)  # renders the preview so far, this delta included
             return
         preview = entry.preview
         assert preview is not None
-        if self._forming is not None and self._forming[0] == preview.tool_use_id:
+        forming = self._forming
+        if forming is not None and forming.tool_use_id == preview.tool_use_id:
             if event.field != "old_str":
-                pane = self.unified if self.mode == "unified" else self.right
-                text, self._held = self._held + event.delta, ""
-                if self._forming_eol and text.endswith("\n"):
-                    text, self._held = text[:-1], "\n"
-                pane.insert_text(self._forming[1], text, "pre_new", self._forming_gutter)
+                self._painter.grow(forming, event.delta)
                 if self.follow:
-                    self._keep_visible(pane, self._forming[1].blockNumber())
+                    self._keep_visible(self._painter.new_pane(), forming.cursor.blockNumber())
             return
-        if event.field != "old_str" and self._placement(preview) is not None:
+        if event.field != "old_str" and self._places.place(preview, self.change_id) is not None:
             self._show_file(entry.path)  # once: from here the edit forms where it lands
             return
-        if self._preview != (preview.tool_use_id, event.field):
-            self._start_field(preview, event.field)
-        self._append(event.field, event.delta)
+        pane = self._painter.append(preview, event)
         if self.follow:
-            self._pane_for(_PREVIEW_KINDS.get(event.field, "pre_new")).scroll_to_bottom()
+            pane.scroll_to_bottom()
 
     def _keep_visible(self, pane: DiffPane, block: int) -> None:
         first = pane.firstVisibleBlock().blockNumber()
@@ -441,11 +309,11 @@ class DiffView(QWidget):
     def _on_landed(self, path: str, preview: Preview | None) -> None:
         entry = self._entry(path)
         if entry is None:
-            self._remove_item(path)
+            self.tree.remove(path)
             if path == self.shown_path:
                 self._show_file(None)
             return
-        self._update_item(entry)
+        self.tree.update_entry(entry)
         if path == self.shown_path or self.follow:
             follow, self.follow = self.follow, False  # keep the view where the edit landed
             self._show_file(path)
@@ -469,61 +337,12 @@ class DiffView(QWidget):
         return diff.files.get(path) if diff and path else None
 
     def _file_order(self) -> list[str]:
-        return [p for p, _ in sorted(self._items.items()) if p in self._visible_files()]
-
-    def _visible_files(self) -> set[str]:
         diff = self.diffs.get(self.change_id or "")
-        return set(diff.files) if diff else set()
-
-    def _rebuild_tree(self) -> None:
-        with QSignalBlocker(self.tree):
-            self.tree.clear()
-            self._items = {}
-            diff = self.diffs.get(self.change_id or "")
-            for entry in diff.files.values() if diff else ():
-                self._update_item(entry)
-
-    def _update_item(self, entry: FileEntry) -> None:
-        item = self._items.get(entry.path)
-        if item is None:
-            item = self._new_item(entry.path)
-        streaming = entry.preview is not None
-        font = QFont(item.font(0))
-        font.setItalic(streaming)
-        item.setFont(0, font)
-        item.setText(1, f"+{entry.added}")
-        item.setText(2, f"−{entry.removed}")
-        item.setForeground(1, QColor("#1a7f37"))
-        item.setForeground(2, QColor("#cf222e"))
-        tip = self.tr("{path}: +{a} −{r}").format(path=entry.path, a=entry.added, r=entry.removed)
-        item.setToolTip(0, tip + (self.tr(" (edit streaming)") if streaming else ""))
-
-    def _new_item(self, path: str) -> QTreeWidgetItem:
-        # One folder row per directory path (as review tools do), so deep trees stay readable.
-        folder_path, _, name = path.rpartition("/")
-        parent: QTreeWidgetItem | None = None
-        if folder_path:
-            key = folder_path + "/"
-            parent = self._items.get(key)
-            if parent is None:
-                parent = QTreeWidgetItem([key])
-                parent.setToolTip(0, key)
-                self.tree.addTopLevelItem(parent)
-                parent.setExpanded(True)
-                self._items[key] = parent
-        item = QTreeWidgetItem([name])
-        item.setData(0, _PATH_ROLE, path)
-        (parent.addChild(item) if parent else self.tree.addTopLevelItem(item))
-        self._items[path] = item
-        return item
-
-    def _remove_item(self, path: str) -> None:
-        item = self._items.pop(path, None)
-        if item is not None:
-            (item.parent() or self.tree.invisibleRootItem()).removeChild(item)
+        files = set(diff.files) if diff else set()
+        return sorted(p for p in self.tree.items if p in files)
 
     def _on_tree_pick(self, item: QTreeWidgetItem | None, _prev: object) -> None:
-        path = item.data(0, _PATH_ROLE) if item else None
+        path = item.data(0, PATH_ROLE) if item else None
         if path:
             self.follow = False
             self._show_file(str(path))
@@ -541,34 +360,3 @@ class DiffView(QWidget):
     def _judge_follow(self) -> None:
         pane = self.unified if self.mode == "unified" else self.right
         self.follow = pane.at_bottom()
-
-
-def coalesce_previews(batch: Iterable[Event]) -> list[Event]:
-    """Join consecutive preview deltas of the same edit field into one event.
-
-    A fast stream delivers many small deltas per loop turn; showing each costs a text
-    append, a scroll and a tree-row refresh, so a batch is shown as one append instead.
-    """
-    out: list[Event] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) > 1:
-            last = out[-1]
-            assert isinstance(last, EditPreview)
-            out[-1] = replace(last, delta="".join(run))
-        run.clear()
-
-    for event in batch:
-        last = out[-1] if out else None
-        if (isinstance(event, EditPreview) and isinstance(last, EditPreview) and run
-                and (last.change, last.tool_use_id, last.field)
-                == (event.change, event.tool_use_id, event.field)):
-            run.append(event.delta)
-            continue
-        flush()
-        out.append(event)
-        if isinstance(event, EditPreview):
-            run.append(event.delta)
-    flush()
-    return out
