@@ -11,8 +11,10 @@ import contextlib
 import os
 import secrets as pysecrets
 import socket
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,13 @@ if TYPE_CHECKING:
 __all__ = ["ChangeService", "CommitStep", "RunOptions", "UsageError", "is_alive"]
 
 MAX_REQUEST_BYTES = 100_000
+# What a run imports (see ChangeService.warm_up).
+_RUN_MODULES = tuple(f"desktop.{m}" for m in (
+    "adapters.agent", "adapters.agent_prompt", "adapters.build", "adapters.commands",
+    "adapters.editor_tool", "adapters.gitcli", "adapters.journal_writer", "adapters.judge",
+    "adapters.process_ledger", "adapters.verifiers", "adapters.workspace", "core.approval",
+    "core.pipeline",
+))
 
 
 class UsageError(ValueError):
@@ -170,6 +179,9 @@ class ChangeService:
         self.backoff_s = backoff_s
         self.installer_for = installer_for  # builds the install step for a device, if any
         self._client: Any = None
+        self._client_lock = threading.Lock()  # one client, even when threads race to make it
+        self._warm = False
+        self._writer: ThreadPoolExecutor | None = None
 
     @property
     def prices(self) -> PriceTable:
@@ -182,12 +194,46 @@ class ChangeService:
 
     def client(self) -> Any:
         """One Messages API client per service: its connection pool is shared by changes."""
-        if self._client is None:
-            self._client = self.client_factory()
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.client_factory()
+            return self._client
+
+    def warm_up(self) -> None:
+        """Do now, on this thread, the one-off work of a first run: import the adapters, the
+        SDK (and what its client and first request import), the keyring's backends, and
+        make the API client. Idempotent.
+
+        Call it on the main thread when a pause does not matter (the window once shown,
+        before any change runs): imports must not run in worker threads (CPython 3.11's
+        compiler is not thread-safe) and, left to the first run, they stall the loop.
+        """
+        if self._warm:
+            return
+        import importlib
+
+        for name in _RUN_MODULES:
+            importlib.import_module(name)
+        from desktop.adapters.agent import preload_sdk
+
+        preload_sdk()
+        _preload_keyring()
+        with contextlib.suppress(Exception):  # no key yet: the run says so, where it's seen
+            self.client()
+        self._warm = True
+
+    def _prepare_run(self) -> None:
+        """The I/O a run needs before its first step (key, client, secret values), made in
+        a worker thread; after :meth:`warm_up` it imports nothing."""
+        self.client()
+        self.secret_values()
 
     async def aclose(self) -> None:
-        """Close the API client's connections (call on the loop that used them)."""
+        """Close the API client's connections (call on the loop that used them) and stop
+        the journal's writer thread."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.shutdown(wait=False)
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -271,18 +317,48 @@ class ChangeService:
         self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree, *,
         start_at: Stage = Stage.AGENT,
     ) -> ChangeState:
+        from desktop.adapters.journal_writer import OrderedEmitter
+
+        # The run's events are journalled by the writer thread, so the loop (which the
+        # window shares) never waits on SQLite; each is reported once stored, in order.
+        emitter = OrderedEmitter(self.journal, self.bus.emit, self._journal_writer(),
+                                 asyncio.get_running_loop())
+        ctx.emit = emitter.emit
+        try:
+            state = await self._pipeline_run(ctx, workspace, worktree, start_at)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the run's own failure is the one to raise
+                await emitter.flush()
+            raise
+        finally:
+            ctx.emit = self.bus.emit
+        await emitter.flush()  # the caller reads the journal next: everything is in it
+        return state
+
+    async def _pipeline_run(
+        self, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree, start_at: Stage
+    ) -> ChangeState:
         from desktop.core.pipeline import Pipeline
 
-        self.bus.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
+        ctx.emit(RunAttached(change=ctx.change_id, pid=os.getpid(), host=socket.gethostname()))
         # Verifiers or a build that a killed run of this change left running are stopped
         # before anything else touches the worktree.
         stopped = await asyncio.to_thread(self.ledger(ctx.change_id).reap)
         for argv in stopped:
-            self.bus.emit(Notice(change=ctx.change_id, level="warning",
-                                 message=f"stopped {' '.join(argv)!r}, left running by an "
-                                         "earlier run that died"))
+            ctx.emit(Notice(change=ctx.change_id, level="warning",
+                            message=f"stopped {' '.join(argv)!r}, left running by an "
+                                    "earlier run that died"))
+        self.warm_up()  # a no-op when the app warmed up; else one pause, on this thread
+        await asyncio.to_thread(self._prepare_run)
         pipeline = Pipeline(self.steps(ctx, workspace, worktree))
         return await pipeline.run(ctx, start_at=start_at)
+
+    def _journal_writer(self) -> ThreadPoolExecutor:
+        """The one thread that journals runs' events (one, so batches keep their order)."""
+        with self._client_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="honk-journal")
+            return self._writer
 
     def ledger(self, change_id: str) -> ProcessLedger:
         """Where the change's running verifier and build commands are written down."""
@@ -485,6 +561,16 @@ class ChangeService:
                 change=view.id, state=ChangeState.REJECTED.value, reason=reason or "rejected"
             )
         )
+
+
+def _preload_keyring() -> None:
+    """Load the keyring's backends (plugin imports) so reading secrets later imports nothing."""
+    try:
+        import keyring
+    except ImportError:
+        return
+    with contextlib.suppress(Exception):  # no usable backend: reading a secret says so
+        keyring.get_keyring()
 
 
 def _clear_crash_leftovers(worktree: Path) -> None:

@@ -9,7 +9,9 @@ the same conversation and no edit is ever applied twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,11 +33,40 @@ from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.pricing import PriceTable, TurnUsage
 from desktop.core.stages import Stage
 
-__all__ = ["AgentSettings", "AgentStep", "ToolOutcomeLike", "Toolbox"]
+__all__ = ["AgentSettings", "AgentStep", "ToolOutcomeLike", "Toolbox", "preload_sdk"]
 
 _PREVIEW_FIELDS = ("old_str", "new_str", "file_text", "insert_text")
 _WRITE_COMMANDS = ("create", "str_replace", "insert")
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+# A stream whose bytes are already buffered is read without ever suspending; after this long
+# the turn lets the loop run (the window shares it) before reading on.
+_SLICE_S = 0.003
+# What the SDK imports on its first streamed request rather than at `import anthropic`.
+_FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "opentelemetry.propagate")
+
+
+def preload_sdk() -> None:
+    """Import the anthropic SDK and what its first streamed request would import.
+
+    Call it on the main thread at a moment when a pause does not matter: imports must not
+    run in worker threads (CPython 3.11's compiler is not thread-safe), and on the loop
+    thread they would stall the window mid-run.
+    """
+    import importlib
+
+    import anthropic  # noqa: F401
+
+    for name in _FIRST_REQUEST_MODULES:
+        # Missing in another SDK version: its first request pays for it instead.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    # The first stream event builds pydantic's validator for the event union (~10 ms of
+    # CPU); build it now. A private helper: if it moved, the first event pays instead.
+    with contextlib.suppress(Exception):
+        from anthropic._models import construct_type
+        from anthropic.types import RawMessageStreamEvent
+
+        construct_type(type_=RawMessageStreamEvent, value={"type": "message_stop"})
 
 
 class ToolOutcomeLike(Protocol):
@@ -201,8 +232,12 @@ class AgentStep:
         turn = _Turn()
         usage: dict[str, int] = {}
         finished = False
+        yield_at = time.perf_counter() + _SLICE_S
         async with stream:
             async for event in stream:
+                if time.perf_counter() >= yield_at:
+                    await asyncio.sleep(0)
+                    yield_at = time.perf_counter() + _SLICE_S
                 kind = event.type
                 if kind == "message_start":
                     _merge_usage(usage, event.message.usage)
@@ -268,7 +303,9 @@ class AgentStep:
     async def _execute(self, ctx: ChangeContext, tools: Toolbox, block: _Block) -> dict[str, Any]:
         tool_input = _tool_input(block)
         if block.name == EDITOR_TOOL_NAME:
-            outcome = tools.edit(tool_input)
+            # Reading and writing files (a 20,000-line one, say) stays off the loop thread;
+            # the change's edits still run one at a time, in order.
+            outcome = await asyncio.to_thread(tools.edit, tool_input)
             content, is_error = outcome.content, outcome.is_error
             command = str(tool_input.get("command", "?"))
             path = outcome.path or str(tool_input.get("path", ""))

@@ -57,6 +57,9 @@ class ChangeJournal:
         self.busy_timeout_s = busy_timeout_s  # how long a write waits for another writer
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Events a writer thread stored ahead of the bus reporting them (see journal_writer):
+        # id -> (event, seq); the event is kept so its id cannot be reused meanwhile.
+        self._stored: dict[int, tuple[Event, int]] = {}
         try:
             self._db = sqlite3.connect(
                 path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -97,28 +100,58 @@ class ChangeJournal:
             self._db.execute("COMMIT")
 
     def append(self, event: Event) -> int:
-        """Store one durable event and update its change's summary; returns its seq."""
-        if event.ephemeral:
-            raise ValueError(f"{event.type} events are ephemeral and not journalled")
-        data = json.dumps(event_to_dict(event), ensure_ascii=False)
+        """Store one durable event and update its change's summary; returns its seq.
+
+        An event :meth:`store` already stored (the bus reporting it afterwards) is not
+        stored twice: its seq is returned.
+        """
+        with self._lock:
+            held = self._stored.pop(id(event), None)
+        if held is not None and held[0] is event:
+            return held[1]
+        return self._write([event])[0]
+
+    def store(self, events: list[Event]) -> list[int]:
+        """Store ``events`` in one transaction (all or none), in order, ahead of the bus
+        reporting them; the bus's later :meth:`append` of each is then a no-op."""
+        seqs = self._write(events)
+        with self._lock:
+            for event, seq in zip(events, seqs, strict=True):
+                self._stored[id(event)] = (event, seq)
+        return seqs
+
+    def _write(self, events: list[Event]) -> list[int]:
+        for event in events:
+            if event.ephemeral:
+                raise ValueError(f"{event.type} events are ephemeral and not journalled")
+        rows = [(e, json.dumps(event_to_dict(e), ensure_ascii=False)) for e in events]
+        seqs: list[int] = []
+        views: dict[str, ChangeView] = {}
         try:
             with self._transaction() as db:
-                cur = db.execute(
-                    "INSERT INTO events(change, type, at, data) VALUES (?, ?, ?, ?)",
-                    (event.change, event.type, event.at, data),
-                )
-                seq = int(cur.lastrowid or 0)
-                row = db.execute("SELECT view FROM changes WHERE id=?", (event.change,)).fetchone()
-                view = _view_from_json(row[0]) if row else ChangeView(id=event.change)
-                view = fold_one(view, event)
-                db.execute(
-                    "INSERT INTO changes(id, created_at, last_seq, view) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET last_seq=excluded.last_seq, view=excluded.view",
-                    (event.change, view.created_at or event.at, seq, _view_to_json(view)),
-                )
+                for event, data in rows:
+                    cur = db.execute(
+                        "INSERT INTO events(change, type, at, data) VALUES (?, ?, ?, ?)",
+                        (event.change, event.type, event.at, data),
+                    )
+                    seq = int(cur.lastrowid or 0)
+                    view = views.get(event.change) or self._summary(db, event.change)
+                    views[event.change] = view = fold_one(view, event)
+                    db.execute(
+                        "INSERT INTO changes(id, created_at, last_seq, view) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET last_seq=excluded.last_seq, "
+                        "view=excluded.view",
+                        (event.change, view.created_at or event.at, seq, _view_to_json(view)),
+                    )
+                    seqs.append(seq)
         except sqlite3.OperationalError as exc:
             raise JournalError(self._write_failure(exc)) from exc
-        return seq
+        return seqs
+
+    @staticmethod
+    def _summary(db: sqlite3.Connection, change: str) -> ChangeView:
+        row = db.execute("SELECT view FROM changes WHERE id=?", (change,)).fetchone()
+        return _view_from_json(row[0]) if row else ChangeView(id=change)
 
     def _write_failure(self, exc: sqlite3.OperationalError) -> str:
         """Why an append failed, in words; every event stored before it is still there."""
