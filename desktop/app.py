@@ -6,7 +6,6 @@ Nothing here imports Qt at module level, so `honk --help` and the CLI never pay 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,23 +18,13 @@ from desktop.approvals import ApprovalService
 from desktop.changes import ChangeService
 from desktop.core.bus import EventBus
 from desktop.devices import InstallSteps
+from desktop.home import default_home
 
 __all__ = ["MissingKey", "Services", "build_services", "default_home"]
 
 
 class MissingKey(RuntimeError):
     """No Anthropic API key; the message says how to set one."""
-
-
-def default_home(env: Mapping[str, str]) -> Path:
-    """HONK_HOME, else the platform's per-user data directory."""
-    if env.get("HONK_HOME"):
-        return Path(env["HONK_HOME"]).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Honk"
-    if sys.platform == "win32":
-        return Path(env.get("APPDATA", str(Path.home()))) / "Honk"
-    return Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "honk"
 
 
 @dataclass

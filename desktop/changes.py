@@ -208,19 +208,33 @@ class ChangeService:
         before any change runs): imports must not run in worker threads (CPython 3.11's
         compiler is not thread-safe) and, left to the first run, they stall the loop.
         """
+        for step in self.warm_up_steps():
+            step()
+
+    def warm_up_steps(self) -> list[Callable[[], None]]:
+        """:meth:`warm_up` as separate steps (empty once warm), so a window can handle
+        input between them instead of freezing for the whole second it takes."""
         if self._warm:
-            return
+            return []
         import importlib
 
-        for name in _RUN_MODULES:
-            importlib.import_module(name)
-        from desktop.adapters.agent import preload_sdk
+        def sdk() -> None:
+            from desktop.adapters.agent import preload_sdk
 
-        preload_sdk()
-        _preload_keyring()
-        with contextlib.suppress(Exception):  # no key yet: the run says so, where it's seen
-            self.client()
-        self._warm = True
+            preload_sdk()
+
+        def client() -> None:
+            with contextlib.suppress(Exception):  # no key yet: the run says so, where seen
+                self.client()
+            self._warm = True
+
+        def module(name: str) -> Callable[[], None]:
+            def load() -> None:
+                importlib.import_module(name)
+
+            return load
+
+        return [*map(module, _RUN_MODULES), sdk, _preload_keyring, client]
 
     def _prepare_run(self) -> None:
         """The I/O a run needs before its first step (key, client, secret values), made in

@@ -6,7 +6,6 @@ Exit codes: 0 the change reached its end state, 1 a stage failed, 2 bad usage or
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Coroutine, Sequence
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    import argparse
+
     from desktop.app import Services
     from desktop.cli_output import HumanPrinter, JsonPrinter
     from desktop.core.stages import ChangeState
@@ -27,6 +28,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="honk",
         description="Ship a mobile-app change with an AI agent while a person stays in charge. "
@@ -102,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -112,6 +117,10 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not (sys.argv[1:] if argv is None else argv):  # `honk` alone: straight to the window
+        from desktop.gui_main import run_gui
+
+        return run_gui()
     args = build_parser().parse_args(argv)
     if args.command is None:
         from desktop.gui_main import run_gui  # Qt only here
@@ -330,7 +339,7 @@ def _repair_journal() -> int:
 
     from desktop.adapters.journal_repair import RepairError, journal_is_healthy, repair_journal
     from desktop.adapters.locks import is_locked, read_holder
-    from desktop.app import default_home
+    from desktop.home import default_home
 
     home = default_home(os.environ)
     path = home / "journal.sqlite3"

@@ -46,3 +46,6 @@ def test_first_paint_hook_prints_a_mark_and_quits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     marks = [ln for ln in done.stdout.splitlines() if ln.startswith("HONK_FIRST_PAINT ")]
     assert len(marks) == 1 and float(marks[0].split()[1]) > 0
+    # The frame paints first; the complete window (history, actions) follows, then it quits.
+    ready = [ln for ln in done.stdout.splitlines() if ln.startswith("HONK_READY ")]
+    assert len(ready) == 1 and float(ready[0].split()[1]) >= float(marks[0].split()[1])

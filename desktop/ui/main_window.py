@@ -3,9 +3,8 @@ the bridge. Every action comes from the one table in ``actions.py``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
@@ -21,30 +20,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app import Services
-from desktop.approvals import Review
-from desktop.core.events import Event
-from desktop.core.stages import ChangeState
-from desktop.core.state import ChangeView
-from desktop.ui.actions import build_actions
-from desktop.ui.approval_panel import ApprovalPanel, ReasonDialog, block_reason, shows_panel
-from desktop.ui.bridge import Bridge
-from desktop.ui.changes_list import ChangesList
-from desktop.ui.composer import Composer, FollowUp
-from desktop.ui.diff_view import DiffView
 from desktop.ui.icons import icon
-from desktop.ui.live_wiring import connect_live
-from desktop.ui.notifier import (
-    DBusNotifier,
-    Notifications,
-    Notifier,
-    StatusBarNotifier,
-    TrayNotifier,
-)
-from desktop.ui.settings_dialog import Preferences, SettingsDialog
-from desktop.ui.stage_bar import StageBar
-from desktop.ui.transcript import Transcript
-from desktop.ui.tray import Tray
+from desktop.ui.window_frame import StartupSkeleton, restore_geometry
+
+# The widgets, the bridge and the services below import the agent stack (asyncio, the
+# journal, the event types): they load in complete(), after the frame's first paint.
+if TYPE_CHECKING:
+    import asyncio
+
+    from desktop.app import Services
+    from desktop.approvals import Review
+    from desktop.core.events import Event
+    from desktop.core.state import ChangeView
+    from desktop.ui.notifier import DBusNotifier, Notifier
+    from desktop.ui.settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
 
@@ -58,18 +47,45 @@ class MainWindow(QMainWindow):
 
     finished = Signal()  # quitting is done: runs cancelled and journalled, state saved
 
-    def __init__(self, services: Services, settings: QSettings, *,
+    def __init__(self, services: Services | None, settings: QSettings | None, *,
                  extra_notifiers: list[Notifier] | None = None, use_dbus: bool = True) -> None:
+        """Without ``services``, only the frame and a skeleton (start-up paints it first);
+        :meth:`complete` builds the rest."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("Honk"))
         self.setWindowIcon(icon("honk"))
+        self.quitting = False
+        self.ready = False
+        self.resize(1280, 800)
+        if settings is not None:
+            restore_geometry(self, settings)
+        if services is None:
+            self.setCentralWidget(StartupSkeleton())
+        else:
+            assert settings is not None
+            self.complete(services, settings, extra_notifiers=extra_notifiers,
+                          use_dbus=use_dbus)
+
+    def complete(self, services: Services, settings: QSettings, *,
+                 extra_notifiers: list[Notifier] | None = None, use_dbus: bool = True) -> None:
+        """Build the widgets, actions, tray and notifiers over the frame."""
+        from desktop.ui.actions import build_actions
+        from desktop.ui.bridge import Bridge
+        from desktop.ui.notifier import (
+            DBusNotifier,
+            Notifications,
+            StatusBarNotifier,
+            TrayNotifier,
+        )
+        from desktop.ui.settings_dialog import Preferences
+        from desktop.ui.tray import Tray
+
         self.services, self.settings = services, settings
         self.prefs = Preferences.load(settings)
         self.bridge = Bridge(services, max_concurrent=self.prefs.max_concurrent, parent=self)
         self.ask: Callable[[str, str], bool] = self._ask_box  # confirmations; tests replace it
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
-        self.quitting = False
         self.active_dialog: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded: set[str] = set()
@@ -104,9 +120,17 @@ class MainWindow(QMainWindow):
         self._ages = QTimer(self)
         self._ages.setInterval(30_000)
         self._ages.timeout.connect(self.changes.model.refresh)
+        self.ready = True
 
     # -- building ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
+        from desktop.ui.approval_panel import ApprovalPanel
+        from desktop.ui.changes_list import ChangesList
+        from desktop.ui.composer import Composer, FollowUp
+        from desktop.ui.diff_view import DiffView
+        from desktop.ui.stage_bar import StageBar
+        from desktop.ui.transcript import Transcript
+
         self.changes = ChangesList()
         self.diff = DiffView()
         self.transcript = Transcript()
@@ -142,8 +166,7 @@ class MainWindow(QMainWindow):
         self.main.addWidget(center)
         self.main.setStretchFactor(1, 1)
         self.main.setSizes([300, 980])
-        self.setCentralWidget(self.main)
-        self.resize(1280, 800)
+        self.setCentralWidget(self.main)  # deletes the skeleton, if any
 
     def _build_menus(self) -> None:
         from desktop.ui.actions import ACTIONS
@@ -180,6 +203,8 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Load history, restore layout and selection. Call on the running loop."""
+        from desktop.ui.live_wiring import connect_live
+
         self.bridge.start()
         connect_live(self.bridge, self.composer, self.diff)  # device list, in-place previews
         for view in reversed(self.bridge.ordered_views()):
@@ -301,6 +326,8 @@ class MainWindow(QMainWindow):
 
     def approve(self) -> None:
         """Ctrl+Shift+A: confirm naming the target and the commit, then approve and merge."""
+        from desktop.ui.approval_panel import block_reason
+
         cid = self.current_id()
         view = self.bridge.views.get(cid or "")
         if view is None:
@@ -319,6 +346,8 @@ class MainWindow(QMainWindow):
 
     def override(self) -> None:
         """Approve although gates are not met: a typed reason first, then a confirmation."""
+        from desktop.ui.approval_panel import ReasonDialog
+
         cid = self.current_id()
         review = self._review_for(cid or "")
         if cid is None or review is None or not review.gates.unmet:
@@ -359,6 +388,8 @@ class MainWindow(QMainWindow):
 
     def request_changes(self) -> None:
         """Send a follow-up to the agent (a revision) from the approval panel."""
+        from desktop.ui.approval_panel import ReasonDialog
+
         cid = self.current_id()
         if cid is None:
             return
@@ -395,6 +426,8 @@ class MainWindow(QMainWindow):
 
     async def _await_install(self, change_id: str, serial: str | None,
                              task: asyncio.Future[Any]) -> None:
+        import asyncio
+
         self.statusBar().showMessage(self.tr("Installing change {id} on {device}…").format(
             id=change_id, device=serial or self.tr("its device")))
         try:
@@ -417,6 +450,8 @@ class MainWindow(QMainWindow):
         return review if review is not None and review.view.id == change_id else None
 
     def _update_approval(self, view: ChangeView | None, *, reload: bool) -> None:
+        from desktop.ui.approval_panel import shows_panel
+
         if view is None or not shows_panel(view):
             self.approval.show_change(None)
         else:
@@ -447,6 +482,9 @@ class MainWindow(QMainWindow):
 
     def _update_approve_action(self, view: ChangeView | None) -> None:
         """Approve is disabled, with the reason as its tip, when it cannot succeed."""
+        from desktop.core.stages import ChangeState
+        from desktop.ui.approval_panel import block_reason
+
         action = self.actions_by_id["approve"]
         why = ""
         if view is None:
@@ -500,6 +538,8 @@ class MainWindow(QMainWindow):
         self.active_dialog.open()
 
     def open_settings(self) -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
         stored = {n: bool(self.services.secrets.get(n)) for n in ("anthropic-api-key", "github-token")}
         dialog = SettingsDialog(self.prefs, stored, self.services.home, self)
         dialog.accepted.connect(lambda: self._spawn(self._save_settings(dialog)))
@@ -507,6 +547,8 @@ class MainWindow(QMainWindow):
         self.active_dialog = dialog
 
     async def _save_settings(self, dialog: SettingsDialog) -> None:
+        import asyncio
+
         values = dialog.result_values()
         self.prefs = values.prefs
         self.prefs.save(self.settings)
@@ -532,6 +574,10 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.ready:  # closed while starting: nothing runs yet, so it just goes
+            self.quitting = True
+            event.accept()
+            return
         self.save_state()
         if self.quitting:
             event.accept()
@@ -595,6 +641,8 @@ class MainWindow(QMainWindow):
 
     # -- helpers -----------------------------------------------------------------------
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
