@@ -108,7 +108,7 @@ async def capture(out: Path) -> None:
     await asyncio.sleep(0.2)
     await shot("04-side-by-side")
     window.diff.set_mode("unified")
-    window.palette()
+    window.open_palette()
     await asyncio.sleep(0.3)
     await shot("05-command-palette", whole_screen=True)
     window.active_dialog.close()
