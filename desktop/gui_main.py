@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
-import traceback
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -27,15 +25,16 @@ __all__ = ["demo_main", "exit_after_first_paint", "main", "open_window", "run_gu
 DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
 FIRST_PAINT_WAIT_MS = 500  # without a display that paints, start anyway after this
 
-log = logging.getLogger("honk.gui")
-
 
 def install_excepthook() -> None:
     """Log an uncaught error and show it, instead of Qt aborting silently."""
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        import logging
+        import traceback
+
         text = "".join(traceback.format_exception(kind, value, tb))
-        log.error("uncaught error:\n%s", text)
+        logging.getLogger("honk.gui").error("uncaught error:\n%s", text)
         from PySide6.QtWidgets import QApplication, QMessageBox
 
         if QApplication.instance() is not None:
@@ -167,7 +166,6 @@ def run_gui(*, demo: bool = False) -> int:
 
     protect_none()  # before any Qt work: PySide6 6.12 on 3.11 would abort after ~5,000 calls
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Honk")
@@ -193,6 +191,9 @@ def run_gui(*, demo: bool = False) -> int:
                 return 1
         window, settings = paint_frame(home)
         import asyncio
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
         import qasync
 

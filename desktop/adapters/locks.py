@@ -20,7 +20,6 @@ import fcntl
 import json
 import os
 import re
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,12 @@ __all__ = ["AppLock", "ChangeLocks", "FileLock", "LockBusy", "LockHolder"]
 _CHANGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # A reader probing a lock holds it for microseconds; an acquirer waits this long for that.
 _PROBE_GRACE_S = 0.25
+
+
+def _hostname() -> str:
+    # os.uname, not socket.gethostname: the window takes its lock before the first paint, and
+    # importing socket there costs ~4 ms for the same name (fcntl makes this POSIX-only).
+    return os.uname().nodename
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class LockHolder:
     def describe(self) -> str:
         """E.g. "pid 4242 on host a (resume), since 12:03:04"."""
         parts = [f"pid {self.pid}" if self.pid else "another process"]
-        if self.host and self.host != socket.gethostname():
+        if self.host and self.host != _hostname():
             parts.append(f"on host {self.host}")
         if self.purpose:
             parts.append(f"({self.purpose})")
@@ -103,7 +108,7 @@ class FileLock:
                                    f"{self.path})", self.path, holder) from None
                 time.sleep(0.01)
         self._fd = fd
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose,
+        record = {"pid": os.getpid(), "host": _hostname(), "purpose": self.purpose,
                   "since": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
