@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 # git, the merge routes and the audit records are imported where they are used: the window
 # imports this module for ``Review`` at start-up.
 
-__all__ = ["ApprovalService", "Review"]
+__all__ = ["ApprovalService", "Review", "bound_commit", "merge_summary"]
 
 APPROVABLE = {ChangeState.AWAITING_APPROVAL, ChangeState.COMMITTED}
 
@@ -92,37 +92,54 @@ class ApprovalService:
     async def _approve_locked(self, change_id: str, *, reason: str, override: bool) -> Merged:
         from desktop.adapters.audit_log import current_actor
         from desktop.adapters.git_merge import MergeConflict, MergeError, RemoteUnreachable
+        from desktop.core.audit import standing_approval
 
         review = self.review(change_id, owner=True)
         view, evidence = review.view, review.evidence
         done = self._already_merged(view.id)
         if done is not None:
+            self._finish_record(view, evidence, done)
             return done
         interrupted_merge = (view.state is ChangeState.INTERRUPTED and view.stages
                              and view.stages[-1].stage is Stage.MERGE)
         if view.state not in APPROVABLE and not interrupted_merge:
             raise UsageError(f"change {view.id} is {view.state.value}; only a change awaiting "
                              "approval can be approved")
-        if evidence.commit is None or review.branch_head != evidence.commit:
-            raise UsageError("approval refused: " + "; ".join(review.gates.problems))
-        if review.gates.unmet and not override:
-            raise UsageError(
-                "approval refused, required gates not met: " + "; ".join(review.gates.problems)
-                + ". To approve anyway, pass an override with a typed reason.")
-        if override and review.gates.unmet and not reason.strip():
-            raise UsageError("an override needs a reason (it is written to the audit log)")
+        commit = await asyncio.to_thread(bound_commit, view, evidence, review.branch_head)
+        # A retry after a cut merge: the person's approval of this very commit is on record
+        # already, so the retry only finishes its merge (approval is idempotent per commit).
+        standing = standing_approval(self.audit.find(view.id), view.id, commit)
+        if standing is None:
+            if review.gates.unmet and not override:
+                raise UsageError(
+                    "approval refused, required gates not met: "
+                    + "; ".join(review.gates.problems)
+                    + ". To approve anyway, pass an override with a typed reason.")
+            if override and review.gates.unmet and not reason.strip():
+                raise UsageError("an override needs a reason (it is written to the audit log)")
         actor = await asyncio.to_thread(current_actor, Path(view.repo))
-        artifact = evidence.artifact.sha256 if evidence.artifact else None
-        overriding = override and bool(review.gates.unmet)
-        self._audit(view, evidence, actor, "override" if overriding else "approved",
-                    reason=reason or None)
         emit = self.changes.bus.emit
-        emit(Approved(change=view.id, commit=evidence.commit, actor=actor,
-                      artifact_sha256=artifact, override=overriding,
-                      unmet_gates=review.gates.unmet, reason=reason))
+        if standing is None:
+            overriding = override and bool(review.gates.unmet)
+            self._audit(view, evidence, actor, "override" if overriding else "approved",
+                        reason=reason or None)
+            emit(Approved(change=view.id, commit=commit, actor=actor,
+                          artifact_sha256=evidence.artifact.sha256 if evidence.artifact else None,
+                          override=overriding, unmet_gates=review.gates.unmet, reason=reason))
+        else:
+            first = standing.approval.record
+            emit(Notice(change=view.id, level="info", message=(
+                f"{commit[:12]} was approved already ({first.action} by {first.actor} at "
+                f"{first.at}, audit record {standing.approval.seq}): finishing its merge")))
+            if not self._journal_approved(view.id, commit):
+                emit(Approved(change=view.id, commit=commit, actor=first.actor,
+                              artifact_sha256=first.artifact_sha256,
+                              override=first.action == "override",
+                              unmet_gates=review.gates.unmet if first.action == "override"
+                              else (), reason=first.reason or ""))
         emit(StageStarted(change=view.id, stage=Stage.MERGE))
         try:
-            merged = await self._merge(review, evidence.commit)
+            merged = await self._merge(review, commit)
         except (MergeError, UsageError) as exc:
             files = f" ({', '.join(exc.files)})" if isinstance(exc, MergeConflict) else ""
             message = f"{exc}{files}"
@@ -136,11 +153,36 @@ class ApprovalService:
             raise
         emit(merged)
         emit(StageFinished(change=view.id, stage=Stage.MERGE))
-        summary = (f"{merged.method} into {merged.remote}/{merged.target} at "
-                   f"{merged.merged_commit}" + (" (already merged)" if merged.already_merged else ""))
-        self._audit(view, evidence, actor, "merged", merge_result=summary)
-        emit(ChangeFinished(change=view.id, state=ChangeState.MERGED.value, reason=summary))
+        if standing is None or standing.merged is None:
+            self._audit(view, evidence, actor, "merged", merge_result=merge_summary(merged))
+        emit(ChangeFinished(change=view.id, state=ChangeState.MERGED.value,
+                            reason=merge_summary(merged)))
         return merged
+
+    def _finish_record(self, view: ChangeView, evidence: Evidence, merged: Merged) -> None:
+        """The journal says merged: make sure the audit log and the state say so too, once.
+
+        A process killed between journalling the merge and writing its audit record leaves
+        the approval on record without its outcome.
+        """
+        from desktop.core.audit import standing_approval
+
+        standing = standing_approval(self.audit.find(view.id), view.id, merged.commit)
+        if standing is not None and standing.merged is None:
+            self._audit(view, evidence, standing.approval.record.actor, "merged",
+                        merge_result=merge_summary(merged))
+        if view.state is not ChangeState.MERGED:
+            self.changes.bus.emit(ChangeFinished(change=view.id, state=ChangeState.MERGED.value,
+                                                 reason=merge_summary(merged)))
+
+    def _journal_approved(self, change_id: str, commit: str) -> bool:
+        """Whether the journal's last word on approving is an approval of ``commit``."""
+        for event in reversed(self.changes.journal.events(change_id)):
+            if isinstance(event, Approved):
+                return event.commit == commit
+            if isinstance(event, ChangeFinished):
+                return False
+        return False
 
     async def reject(self, change_id: str, reason: str = "") -> None:
         from desktop.adapters.audit_log import current_actor
@@ -196,3 +238,53 @@ class ApprovalService:
             judge_verdict=f"{verdict.verdict}: {verdict.summary}" if verdict else None,
             merge_result=merge_result, reason=reason,
         ))
+
+
+def merge_summary(merged: Merged) -> str:
+    """One line about a merge, for the audit record and the change's final state."""
+    return (f"{merged.method} into {merged.remote}/{merged.target} at {merged.merged_commit}"
+            + (" (already merged)" if merged.already_merged else ""))
+
+
+def bound_commit(view: ChangeView, evidence: Evidence, branch_head: str | None) -> str:
+    """The commit an approval binds to: the one the evidence is about, if the branch and the
+    worktree still hold exactly it. Otherwise UsageError naming the change, the expected and
+    the actual state; nothing is touched, so nothing is lost.
+    """
+    from desktop.adapters.gitcli import GitError, git
+
+    expected = evidence.commit
+    refused = f"change {view.id}: approval refused"
+    if expected is None:
+        raise UsageError(f"{refused}: nothing is committed yet")
+    if branch_head is None:
+        raise UsageError(f"{refused}: its branch {view.branch} no longer exists in {view.repo} "
+                         f"(expected it at {expected}, the reviewed commit). Nothing was merged.")
+    if branch_head != expected:
+        raise UsageError(f"{refused}: the branch moved after the review: expected "
+                         f"{view.branch} at {expected} (the reviewed commit), found {branch_head}"
+                         "; look at the change again. Nothing was merged.")
+    worktree = Path(view.worktree)
+    if not worktree.is_dir():
+        return expected  # nothing uncommitted can be there; the merge reads the repository
+    try:
+        head = git("rev-parse", "--verify", "-q", "HEAD", cwd=worktree)
+        # Tracked files only: builds may leave unignored output, and the commit took every
+        # file that existed then. No optional locks: approving never writes the index.
+        changed = git("--no-optional-locks", "diff", "--name-only", "-z", "HEAD", "--",
+                      cwd=worktree, strip=False)
+    except GitError:
+        return expected  # not a worktree any more (pruned): the branch check above holds
+    if head != expected:
+        raise UsageError(f"{refused}: its worktree {worktree} is at {head}, not at the reviewed "
+                         f"commit {expected}; look at the change again. Nothing was merged.")
+    dirty = [name for name in changed.split("\0") if name]
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise UsageError(
+            f"{refused}: its worktree {worktree} has uncommitted changes ({shown}) on top of "
+            f"the reviewed commit {expected} (expected a clean worktree at {expected}, found "
+            f"{head} plus those changes). Approving would merge {expected[:12]} without them. "
+            "Nothing was merged and the changes are still there: commit them and have the "
+            "change checked again, or discard them.")
+    return expected

@@ -148,10 +148,13 @@ class AuditLog:
 
     def records(self) -> list[StoredRecord]:
         """Every stored record in seq order."""
+        return self._select("", ())
+
+    def _select(self, where: str, params: tuple[str, ...]) -> list[StoredRecord]:
         try:
             with self._connect() as conn:
                 rows = conn.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY seq"
+                    f"SELECT {', '.join(_COLUMNS)} FROM audit {where} ORDER BY seq", params
                 ).fetchall()
         except sqlite3.Error as exc:
             raise AuditStoreError(f"audit log {self.path}: read failed: {exc}") from exc
@@ -195,7 +198,7 @@ class AuditLog:
 
     def find(self, change_id: str) -> list[StoredRecord]:
         """The records about one change, oldest first."""
-        return [r for r in self.records() if r.record.change_id == change_id]
+        return self._select("WHERE change_id = ?", (change_id,))
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r})"

@@ -11,19 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
     "ACTIONS",
+    "APPROVALS",
     "FORMAT",
     "GENESIS_HASH",
     "AuditError",
     "AuditHead",
     "AuditRecord",
     "AuditReport",
+    "StandingApproval",
     "StoredRecord",
     "canonical_json",
     "export_document",
@@ -31,11 +33,14 @@ __all__ = [
     "parse_export",
     "record_hash",
     "seal",
+    "standing_approval",
     "utc_now_iso",
     "verify",
 ]
 
 ACTIONS = ("approved", "override", "rejected", "merged", "merge_failed")
+APPROVALS = ("approved", "override")  # the actions that record a person's approval
+_CLOSING = ("rejected", "merge_failed")  # end an approval: the next one is a new decision
 GENESIS_HASH = "0" * 64  # the prev_hash of record 1
 FORMAT = "honk-audit/1"  # bumps if the hashed payload ever changes shape
 
@@ -248,6 +253,39 @@ def verify(records: Sequence[StoredRecord], head: AuditHead | None = None) -> Au
                          f"record {count} was altered or replaced (it does not match the head)")
     tip = prev_hash[:12] if count else "empty"
     return AuditReport(True, count, f"audit log intact: {count} records, head {tip}")
+
+
+@dataclass(frozen=True)
+class StandingApproval:
+    """An approval on record that nothing has closed, and its merge record if one exists."""
+
+    approval: StoredRecord
+    merged: StoredRecord | None = None
+
+
+def standing_approval(records: Iterable[StoredRecord], change_id: str,
+                      commit: str) -> StandingApproval | None:
+    """The change's latest approval of exactly ``commit``, unless something closed it since.
+
+    A rejection or a failed merge closes an approval (approving again is a new decision), and
+    a later approval of another commit (the branch moved) supersedes it. What remains is the
+    approval a retry after a cut merge must reuse instead of recording it twice.
+    """
+    current: StandingApproval | None = None
+    for stored in records:
+        rec = stored.record
+        if rec.change_id != change_id:
+            continue
+        if rec.action in APPROVALS:
+            current = StandingApproval(stored)
+        elif rec.action in _CLOSING:
+            current = None
+        elif (rec.action == "merged" and current is not None and current.merged is None
+              and rec.commit_sha == current.approval.record.commit_sha):
+            current = StandingApproval(current.approval, stored)
+    if current is None or current.approval.record.commit_sha != commit:
+        return None
+    return current
 
 
 def export_document(records: Sequence[StoredRecord], head: AuditHead | None) -> str:

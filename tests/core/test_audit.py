@@ -22,6 +22,7 @@ from desktop.core.audit import (
     parse_export,
     record_hash,
     seal,
+    standing_approval,
     verify,
 )
 
@@ -196,3 +197,38 @@ def test_any_text_content_round_trips_and_verifies(request: str, device: str,
     stored = seal(rec(1, request=request, device=device, reason=reason), None)
     again, _ = parse_export(export_document([stored], None))
     assert again == [stored] and verify(again).ok
+
+
+def sealed(*steps: tuple[str, str, str]) -> list[StoredRecord]:
+    """(action, change, commit) in order, chained."""
+    out: list[StoredRecord] = []
+    for i, (action, change, commit) in enumerate(steps, 1):
+        extra = {"reason": "hotfix"} if action == "override" else {}
+        out.append(seal(rec(i, action=action, change_id=change, commit_sha=commit, **extra),
+                        out[-1] if out else None))
+    return out
+
+
+OTHER = "b" * 40
+
+
+def test_standing_approval_is_the_open_approval_of_exactly_that_commit() -> None:
+    records = sealed(("approved", "c", SHA), ("approved", "x", SHA))
+    standing = standing_approval(records, "c", SHA)
+    assert standing is not None and standing.approval.seq == 1 and standing.merged is None
+    assert standing_approval(records, "c", OTHER) is None  # another commit: a new approval
+    assert standing_approval(records, "y", SHA) is None
+    merged = sealed(("override", "c", SHA), ("merged", "c", SHA))
+    standing = standing_approval(merged, "c", SHA)
+    assert standing is not None and standing.merged is not None and standing.merged.seq == 2
+
+
+@pytest.mark.parametrize("closing", [
+    [("rejected", "c", SHA)],  # a rejected approval is not reused
+    [("merge_failed", "c", SHA)],  # after a failed merge, approving again is a new decision
+    [("approved", "c", OTHER)],  # the branch moved and that commit was approved: superseded
+    [("approved", "c", OTHER), ("merge_failed", "c", OTHER)],
+])
+def test_closed_or_superseded_approvals_are_not_reused(closing: list[tuple[str, str, str]]
+                                                       ) -> None:
+    assert standing_approval(sealed(("approved", "c", SHA), *closing), "c", SHA) is None

@@ -1,0 +1,47 @@
+"""The scripted Messages API wired into the environment the in-process CLI reads, and the
+in-process `honk` call most end-to-end tests make."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pytest
+
+from desktop.cli import main
+from desktop.sim.messages_api import ScriptedMessagesAPI
+from desktop.sim.messages_routing import Router
+from desktop.sim.messages_script import Response
+
+__all__ = ["KEY", "cli", "scripted_api", "use_api"]
+
+KEY = "sk-ant-test-scripted-0123456789"
+
+
+def use_api(monkeypatch: pytest.MonkeyPatch, api: ScriptedMessagesAPI, key: str = KEY) -> None:
+    """Point the CLI at ``api`` with ``key`` (and short retry back-offs)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
+
+
+@contextmanager
+def scripted_api(monkeypatch: pytest.MonkeyPatch,
+                 script: Sequence[Response] | dict[str, list[Response]],
+                 router: Router | None = None, key: str = KEY) -> Iterator[ScriptedMessagesAPI]:
+    """A running scripted Messages API that expects ``key``, set up for the CLI."""
+    scripts = script if isinstance(script, dict) else list(script)
+    with ScriptedMessagesAPI(scripts, router, expected_api_key=key) as api:
+        use_api(monkeypatch, api, key)
+        yield api
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str
+        ) -> tuple[int, list[dict[str, object]], str]:
+    """Run `honk args` in-process: exit code, the JSON lines it printed, stdout + stderr."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()
+             if line.startswith("{") and line.endswith("}")]
+    return code, lines, captured.out + captured.err
