@@ -10,55 +10,30 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
+from tests.helpers.honk_toml import OK, configure, honk_toml
+from tests.helpers.scripted_api import cli as honk
+from tests.helpers.scripted_api import scripted_api
 
-KEY = "sk-ant-test-approve-0123456789"
 
-
-def config(require: str = '["verified"]') -> str:
-    return f"""
-[[verify]]
-name = "ok"
-command = ["python3", "-c", "pass"]
-
-[judge]
-enabled = false
-
-[merge]
-target = "main"
-remote = "origin"
-require = {require}
-"""
+def config(*require: str) -> str:
+    return honk_toml(OK, require=require or ("verified",))
 
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
     script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")] * 3
-    with ScriptedMessagesAPI(script, expected_api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with scripted_api(monkeypatch, script) as server:
         yield server
 
 
-def honk(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]], str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    lines = []
-    for line in captured.out.splitlines():
-        if line.startswith("{") and line.endswith("}"):
-            lines.append(json.loads(line))
-    return code, lines, captured.out + captured.err
-
-
-def start_change(repo: RepoWithRemote, capsys: pytest.CaptureFixture[str], require: str = '["verified"]') -> dict[str, object]:
+def start_change(repo: RepoWithRemote, capsys: pytest.CaptureFixture[str],
+                 *require: str) -> dict[str, object]:
     repo.git("config", "user.name", "Ada Approver")
     repo.git("config", "user.email", "ada@example.invalid")
-    repo.write("honk.toml", config(require))
-    repo.commit_all("honk.toml")
-    repo.git("push", "-q", "origin", "main")
+    configure(repo, config(*require), push=True)
     code, lines, out = honk(capsys, "run", "Swedish greeting", "--repo", str(repo.path), "--json")
     assert code == 0, out
     assert lines[-1]["state"] == "awaiting_approval"
@@ -102,7 +77,7 @@ def test_approve_fast_forwards_the_remote_to_exactly_the_approved_commit(
 
 def test_unmet_gate_blocks_approval_until_an_override_with_a_reason(
         repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
-    result = start_change(repo, capsys, require='["verified", "built"]')
+    result = start_change(repo, capsys, "verified", "built")
     before = remote_tip(repo)
     code, _, out = honk(capsys, "approve", str(result["change"]))
     assert code == 2 and "built: no build of this commit exists" in out
@@ -162,9 +137,7 @@ def test_tampered_audit_row_is_detected(
 
 def test_run_with_approve_is_the_scripted_flow(
         repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("honk.toml", config())
-    repo.commit_all("honk.toml")
-    repo.git("push", "-q", "origin", "main")
+    configure(repo, config(), push=True)
     code, lines, out = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json", "--approve")
     assert code == 0, out
     assert lines[-1]["state"] == "merged"
@@ -189,12 +162,8 @@ def test_judge_veto_goes_back_to_the_agent_then_approval_carries_the_verdict(
     router = route_by([Route(key="judge", tool="submit_verdict"), Route(key="agent")])
     repo.git("config", "user.name", "Ada Approver")
     repo.git("config", "user.email", "ada@example.invalid")
-    repo.write("honk.toml", config('["verified", "judged"]').replace("enabled = false", "enabled = true"))
-    repo.commit_all("honk.toml")
-    repo.git("push", "-q", "origin", "main")
-    with ScriptedMessagesAPI(scripts, router, expected_api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    configure(repo, honk_toml(OK, judge=True, require=["verified", "judged"]), push=True)
+    with scripted_api(monkeypatch, scripts, router) as server:
         code, lines, out = honk(capsys, "run", "Swedish greeting", "--repo", str(repo.path),
                                 "--json", "--approve")
         assert code == 0, out

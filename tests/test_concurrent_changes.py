@@ -13,13 +13,13 @@ from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_routing import Route, route_by
 from desktop.sim.messages_script import create_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import JUDGE_OFF, configure
 
 N = 10
 
 
 async def test_ten_changes_at_once(repo: RepoWithRemote, tmp_path: Path) -> None:
-    repo.write("honk.toml", "[judge]\nenabled = false\n")
-    repo.commit_all("honk.toml")
+    configure(repo, JUDGE_OFF)
     scripts = {f"c{i}": [create_turn(f"app/file{i}.txt", f"file {i}\n" * 500, chunk_chars=64),
                          text_turn(f"added file {i}")] for i in range(N)}
     router = route_by([Route(key=f"c{i}", first_user_contains=f"change number {i}:")

@@ -15,25 +15,15 @@ import pytest
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import JUDGE_OFF, configure
+from tests.reliability.procs import history, honk
 
 KEY = "sk-ant-test-crash-0123456789"
 
 
-def honk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
-
-
-def history(env: dict[str, str]) -> list[dict[str, object]]:
-    proc = honk("history", "--json", env=env)
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in proc.stdout.splitlines()]
-
-
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_resume(repo: RepoWithRemote, tmp_path: Path) -> None:
-    repo.write("honk.toml", "[judge]\nenabled = false\n")
-    repo.commit_all("honk.toml")
+    configure(repo, JUDGE_OFF)
     slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=3, delay_s=0.1)
     with ScriptedMessagesAPI([slow], expected_api_key=KEY) as first:
         env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": first.base_url}

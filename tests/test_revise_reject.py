@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
-
-KEY = "sk-ant-test-revise-0123456789"
+from tests.helpers.honk_toml import JUDGE_OFF, configure
+from tests.helpers.scripted_api import cli as honk
+from tests.helpers.scripted_api import scripted_api
 
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch, repo: RepoWithRemote) -> Iterator[ScriptedMessagesAPI]:
-    repo.write("honk.toml", "[judge]\nenabled = false\n")
-    repo.commit_all("honk.toml")
+    configure(repo, JUDGE_OFF)
     script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done."),
               edit_turn("app/greeting.py", '"Hej"', '"Hej hej"'), text_turn("Doubled.")]
-    with ScriptedMessagesAPI(script, expected_api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with scripted_api(monkeypatch, script) as server:
         yield server
-
-
-def honk(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]], str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, [json.loads(x) for x in out.out.splitlines() if x.startswith('{"')], out.err
 
 
 def test_revise_continues_the_same_branch_with_the_follow_up(

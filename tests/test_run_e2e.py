@@ -22,30 +22,22 @@ from desktop.sim.messages_script import (
     tool_turn,
 )
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import Verifier, configure, honk_toml
+from tests.helpers.scripted_api import cli, use_api
 
 KEY = "sk-ant-test-0123456789abcdef"
 GREETING = 'GREETING = "Hello"\n'
-CONFIG = """
-[agent]
-model = "claude-sonnet-4-6"
-max_turns = 10
-
-[judge]
-enabled = false
-
-[[verify]]
-name = "greeting-is-swedish"
-command = ["python3", "-c", "import sys; t = open('app/greeting.py').read(); print(t); sys.exit(0 if 'Hej' in t else 1)"]
-timeout = 30
-"""
+CONFIG = honk_toml(
+    Verifier("greeting-is-swedish", ["python3", "-c", "import sys; t = open('app/greeting.py')"
+                                     ".read(); print(t); sys.exit(0 if 'Hej' in t else 1)"],
+             timeout=30),
+    extra='[agent]\nmodel = "claude-sonnet-4-6"\nmax_turns = 10\n')
 EDITOR = "str_replace_based_edit_tool"
 
 
 @pytest.fixture
 def configured(repo: RepoWithRemote) -> RepoWithRemote:
-    repo.write("honk.toml", CONFIG)
-    repo.commit_all("add honk.toml")
-    return repo
+    return configure(repo, CONFIG)
 
 
 def swedish_session() -> list[Turn | HttpError]:
@@ -60,13 +52,9 @@ def swedish_session() -> list[Turn | HttpError]:
 def run_honk(args: Sequence[str], api: ScriptedMessagesAPI | None, monkeypatch: pytest.MonkeyPatch,
              capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, object]], str]:
     if api is not None:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        use_api(monkeypatch, api, KEY)
     monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
-    code = main(list(args))
-    captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
-    return code, lines, captured.err
+    return cli(capsys, *args)
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ re-applied a half-received turn would show up as a second `edit_applied` or a do
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import (
     HttpError,
@@ -26,16 +24,10 @@ from desktop.sim.messages_script import (
     tool_turn,
 )
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import SWEDISH, configure, honk_toml
+from tests.helpers.scripted_api import cli, use_api
 
 KEY = "sk-ant-test-faults-0123456789"
-CONFIG = """
-[judge]
-enabled = false
-
-[[verify]]
-name = "greeting-is-swedish"
-command = ["python3", "-c", "import sys; sys.exit(0 if 'Hej' in open('app/greeting.py').read() else 1)"]
-"""
 # The replacement contains the original, so applying the same edit twice would be visible.
 OLD, NEW = '"Hello"', '"Hej Hello"'
 DONE = 'GREETING = "Hej Hello"\n'
@@ -43,9 +35,7 @@ DONE = 'GREETING = "Hej Hello"\n'
 
 @pytest.fixture
 def configured(repo: RepoWithRemote) -> RepoWithRemote:
-    repo.write("honk.toml", CONFIG)
-    repo.commit_all("honk.toml")
-    return repo
+    return configure(repo, honk_toml(SWEDISH))
 
 
 @pytest.fixture
@@ -62,13 +52,9 @@ def run(repo: RepoWithRemote, script: Sequence[Turn | HttpError], serve: list[Sc
     api = ScriptedMessagesAPI(list(script), expected_api_key=KEY)
     api.start()
     serve.append(api)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-    monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
-    code = main(["run", "Swedish greeting", "--repo", str(repo.path), "--json"])
-    captured = capsys.readouterr()
-    lines = [json.loads(x) for x in captured.out.splitlines() if x.startswith("{")]
-    return code, lines, captured.err, api
+    use_api(monkeypatch, api, KEY)
+    code, lines, out = cli(capsys, "run", "Swedish greeting", "--repo", str(repo.path), "--json")
+    return code, lines, out, api
 
 
 def edit(**knobs: object) -> Turn:

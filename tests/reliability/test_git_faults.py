@@ -12,45 +12,22 @@ from desktop.cli import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
-
-KEY = "sk-ant-test-gitfaults-0123456789"
-CONFIG = """
-[[verify]]
-name = "ok"
-command = ["python3", "-c", "pass"]
-
-[judge]
-enabled = false
-
-[merge]
-target = "main"
-remote = "origin"
-require = ["verified"]
-"""
+from tests.helpers.honk_toml import OK, configure, honk_toml
+from tests.helpers.scripted_api import cli as honk
+from tests.helpers.scripted_api import scripted_api
 
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
     script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-    with ScriptedMessagesAPI(script, expected_api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with scripted_api(monkeypatch, script) as server:
         yield server
-
-
-def honk(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]], str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    lines = [json.loads(x) for x in captured.out.splitlines() if x.startswith("{")]
-    return code, lines, captured.err
 
 
 def test_unreachable_remote_keeps_the_change_and_approving_again_merges_once(
         repo: RepoWithRemote, api: ScriptedMessagesAPI,
         capsys: pytest.CaptureFixture[str]) -> None:
-    repo.write("honk.toml", CONFIG)
-    repo.commit_all("honk.toml")
-    repo.git("push", "-q", "origin", "main")
+    configure(repo, honk_toml(OK, require=["verified"]), push=True)
     code, lines, err = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
     assert code == 0, err
     change, commit = str(lines[-1]["change"]), str(lines[-1]["commit"])

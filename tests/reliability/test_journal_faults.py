@@ -21,6 +21,7 @@ from desktop.core.events import ChangeCreated, Notice, event_from_dict
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import JUDGE_OFF, configure
 from tests.reliability.procs import (
     KEY,
     base_env,
@@ -32,14 +33,10 @@ from tests.reliability.procs import (
     start,
 )
 
-CONFIG = "[judge]\nenabled = false\n"
-
 
 @pytest.fixture
 def configured(repo: RepoWithRemote) -> RepoWithRemote:
-    repo.write("honk.toml", CONFIG)
-    repo.commit_all("honk.toml")
-    return repo
+    return configure(repo, JUDGE_OFF)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from desktop.demo import DemoEnvironment
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
+from tests.helpers.honk_toml import OK, Verifier, configure, honk_toml
 from tests.reliability.killsoak import soak
 from tests.reliability.procs import KEY, base_env, history, honk, journal_events
 
@@ -48,10 +49,7 @@ def test_random_kills_lose_nothing(phone: DemoEnvironment, tmp_path: Path) -> No
 @pytest.mark.slow
 def test_kill_between_merge_push_and_journal_write(repo: RepoWithRemote, tmp_path: Path) -> None:
     """A post-receive hook kills `honk approve` right after the remote took the push."""
-    repo.write("honk.toml", '[[verify]]\nname = "ok"\ncommand = ["python3", "-c", "pass"]\n\n'
-               '[judge]\nenabled = false\n\n[merge]\nrequire = ["verified"]\n')
-    repo.commit_all("honk.toml")
-    repo.git("push", "-q", "origin", "main")
+    configure(repo, honk_toml(OK, require=["verified"]), push=True)
     env = base_env(tmp_path / "honk-home")
     with ScriptedMessagesAPI([edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
                               text_turn("Done.")], expected_api_key=KEY) as api:
@@ -130,9 +128,7 @@ def test_resume_after_a_kill_between_git_commit_and_its_record(
     from desktop.core.stages import Stage
     from tests.reliability.procs import read_until, start
 
-    repo.write("honk.toml", '[[verify]]\nname = "hej"\ncommand = ["grep", "-q", "Hej", '
-               '"app/greeting.py"]\n\n[judge]\nenabled = false\n')
-    repo.commit_all("honk.toml")
+    configure(repo, honk_toml(Verifier("hej", ["grep", "-q", "Hej", "app/greeting.py"])))
     home = tmp_path / "honk-home"
     slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=1, delay_s=0.05)
     with ScriptedMessagesAPI([slow], expected_api_key=KEY) as api:

@@ -13,6 +13,7 @@ from desktop.adapters.locks import AppLock, ChangeLocks, LockBusy
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import JUDGE_OFF, configure
 from tests.reliability.procs import KEY, base_env, finish, history, honk, read_until, start
 
 HOLD = ("import sys, time; from pathlib import Path; from desktop.adapters.locks import {cls}; "
@@ -97,8 +98,7 @@ def test_a_second_window_is_told_where_the_first_is(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_history_reads_while_a_run_holds_its_change_and_a_second_driver_is_refused(
         repo: RepoWithRemote, tmp_path: Path) -> None:
-    repo.write("honk.toml", "[judge]\nenabled = false\n")
-    repo.commit_all("honk.toml")
+    configure(repo, JUDGE_OFF)
     # Previews start at old_str (~2 s in); the long new_str keeps it streaming ~10 s more.
     slow = edit_turn("app/greeting.py", '"Hello"', '"Hej" + "' + "!" * 200 + '"', chunk_chars=1,
                      delay_s=0.04)
