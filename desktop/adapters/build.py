@@ -10,7 +10,9 @@ relevant lines of its log, not all of it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import os
 import re
 import shlex
 import time
@@ -18,11 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.adapters.commands import CommandResult, run_command
+from desktop.adapters.commands import CommandResult, run_command, scrubbed_env
 from desktop.adapters.process_ledger import ProcessLedger
+from desktop.adapters.sandbox import exec_failure, sandbox_command
 from desktop.core.build_events import ArtifactBuilt, BuildLog
 from desktop.core.config import BuildConfig
-from desktop.core.events import StageProgress
+from desktop.core.events import Notice, StageProgress
 from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.stages import Stage
 from desktop.core.text import failure_excerpt, redact
@@ -141,6 +144,8 @@ class BuildStep:
             return StepResult(ok=False, reason=refusal)
         command = " ".join(shlex.quote(a) for a in self.config.command)
         outcome = await self._build(ctx, worktree)
+        if isinstance(outcome, str):
+            return StepResult(ok=False, reason=outcome)  # the sandbox policy refused to run it
         if outcome.error:
             return StepResult(
                 ok=False, reason=f"[build] command could not start: {outcome.error}"
@@ -180,10 +185,19 @@ class BuildStep:
         )
         return StepResult(ok=True, reason=f"built {artifact.path.name} ({artifact.size} bytes)")
 
-    async def _build(self, ctx: ChangeContext, worktree: Path) -> CommandResult:
+    async def _build(self, ctx: ChangeContext, worktree: Path) -> CommandResult | str:
+        """The build's outcome, or why the sandbox policy refuses to run it."""
         started = self._clock()
         state = _Progress()
         secrets = list(self._secrets())
+        env = scrubbed_env(os.environ, secrets)
+        box = await sandbox_command(
+            self.config.command, worktree, self.config.sandbox, env, what="build"
+        )
+        if box.error:
+            return box.error
+        if box.note and not box.boxed:
+            ctx.emit(Notice(change=ctx.change_id, level="warning", message=box.note))
 
         def on_line(raw: str) -> None:
             # A tool that redraws its status line sends "\r" between the redraws.
@@ -200,11 +214,15 @@ class BuildStep:
                 state.reported = now
                 self._report(ctx, now - started, state, _ANSI.sub("", line).strip())
 
+        if box.note:
+            self._report(ctx, 0.0, state, box.note)
         self._report(ctx, 0.0, state, "starting " + " ".join(self.config.command))
         outcome = await run_command(
-            self.config.command, cwd=worktree, timeout=self.config.timeout, on_line=on_line,
-            secrets=secrets, ledger=self._ledger,
+            box.argv, cwd=worktree, timeout=self.config.timeout, on_line=on_line,
+            env=box.env, secrets=secrets, ledger=self._ledger,
         )
+        if failed := exec_failure(box, outcome.exit_code, outcome.output):
+            outcome = dataclasses.replace(outcome, exit_code=None, error=failed)
         self._report(ctx, outcome.seconds, state, "finished")
         return outcome
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.adapters.commands import CommandResult, run_command
+from desktop.adapters.commands import CommandResult, run_command, scrubbed_env
 from desktop.adapters.process_ledger import ProcessLedger
+from desktop.adapters.sandbox import exec_failure, sandbox_command
 from desktop.core.config import VerifierConfig
-from desktop.core.events import Event, VerifierResult
+from desktop.core.events import Event, Notice, VerifierResult
 from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.stages import Stage
 from desktop.core.text import failure_excerpt, redact
@@ -20,13 +23,16 @@ __all__ = ["VerifierRunner", "VerifyReport", "VerifyStep"]
 @dataclass(frozen=True)
 class VerifyReport:
     results: tuple[VerifierResult, ...]
+    error: str = ""  # the verifiers could not run at all (not the change's fault)
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+        return not self.error and all(r.passed for r in self.results)
 
     def failures_text(self) -> str:
         """Only the failing verifiers' trimmed output: what the model needs to fix them."""
+        if self.error:
+            return f"The verifiers could not run: {self.error}"
         if not self.results:
             return "No verifiers are configured for this repository."
         if self.passed:
@@ -50,18 +56,32 @@ class VerifierRunner:
         self.verifiers = tuple(verifiers)
         self._secrets = secrets
         self._ledger = ledger  # running commands, so a killed Honk's orphans can be reaped
+        self._warned = False  # "no sandbox" is said once per runner, not per verifier
 
     async def run(
         self, change_id: str, worktree: Path, emit: Callable[[Event], None]
     ) -> VerifyReport:
-        results = []
+        results: list[VerifierResult] = []
         secrets = list(self._secrets())
         for verifier in self.verifiers:
-            # The child never sees a secret, under its usual name or any other.
+            # The child never sees a secret, under its usual name or any other; and, boxed,
+            # never reaches the files, sockets or network that hold one.
+            env = scrubbed_env(os.environ, secrets)
+            box = await sandbox_command(
+                verifier.command, worktree, verifier.sandbox, env,
+                what="verifiers",
+            )
+            if box.error:
+                return VerifyReport(tuple(results), error=box.error)
+            if not box.boxed and box.note and not self._warned:
+                self._warned = True
+                emit(Notice(change=change_id, level="warning", message=box.note))
             outcome = await run_command(
-                verifier.command, cwd=worktree, timeout=verifier.timeout, secrets=secrets,
+                box.argv, cwd=worktree, timeout=verifier.timeout, env=box.env, secrets=secrets,
                 ledger=self._ledger,
             )
+            if failed := exec_failure(box, outcome.exit_code, outcome.output):
+                outcome = dataclasses.replace(outcome, exit_code=None, error=failed)
             result = self._result(change_id, verifier, outcome, secrets)
             emit(result)
             results.append(result)
@@ -103,6 +123,8 @@ class VerifyStep:
         report = await self.runner.run(ctx.change_id, Path(ctx.worktree), ctx.emit)
         if report.passed:
             return StepResult(ok=True)
+        if report.error:
+            return StepResult(ok=False, reason=report.error)  # the agent cannot fix this
         failed = ", ".join(r.name for r in report.results if not r.passed)
         feedback = (
             "The repository's verifiers failed after your change. Fix the cause (do not "

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_MODEL",
     "GATES",
+    "SANDBOX_MODES",
     "AgentConfig",
     "BuildConfig",
     "ConfigError",
@@ -23,6 +24,8 @@ __all__ = [
     "HonkConfig",
     "JudgeConfig",
     "MergeConfig",
+    "SandboxConfig",
+    "SandboxPolicy",
     "VerifierConfig",
     "load_config",
     "parse_config",
@@ -31,6 +34,7 @@ __all__ = [
 CONFIG_NAME = "honk.toml"
 DEFAULT_MODEL = "claude-sonnet-4-6"
 GATES = ("verified", "judged", "built", "installed")
+SANDBOX_MODES = ("auto", "required", "off")
 
 
 class ConfigError(ValueError):
@@ -54,10 +58,41 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class SandboxPolicy:
+    """How one verifier or build command is boxed (see desktop/adapters/sandbox.py)."""
+
+    mode: str = "auto"  # auto: box when bwrap works | required: refuse without | off
+    network: bool = False
+    read_only: tuple[str, ...] = ()  # extra host paths the command may read ("~/" allowed)
+    writable: tuple[str, ...] = ()  # extra host paths it may write (e.g. "~/.gradle")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The ``[sandbox]`` table. Builds get the network by default: Gradle fetches
+    dependencies; verifiers do not, since they run code nobody has reviewed yet."""
+
+    mode: str = "auto"
+    network: bool = False  # for verifiers
+    build_network: bool = True
+    read_only: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
+
+    def for_verifiers(self) -> SandboxPolicy:
+        return SandboxPolicy(self.mode, self.network, self.read_only, self.writable)
+
+    def for_build(self) -> SandboxPolicy:
+        return SandboxPolicy(self.mode, self.build_network, self.read_only, self.writable)
+
+
+@dataclass(frozen=True)
 class VerifierConfig:
     name: str
     command: tuple[str, ...]
     timeout: float = 300.0
+    # Carried by each command so every runner of it (the verify stage, the agent's tool)
+    # boxes it the same way.
+    sandbox: SandboxPolicy = field(default_factory=SandboxConfig().for_verifiers)
 
 
 @dataclass(frozen=True)
@@ -65,6 +100,7 @@ class BuildConfig:
     command: tuple[str, ...]
     artifact: str
     timeout: float = 1800.0
+    sandbox: SandboxPolicy = field(default_factory=SandboxConfig().for_build)
 
 
 @dataclass(frozen=True)
@@ -103,6 +139,7 @@ class HonkConfig:
     device: DeviceConfig | None = None
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     merge: MergeConfig = field(default_factory=MergeConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
 
     def hint(self) -> str | None:
         """What to tell a person whose repo has no honk.toml."""
@@ -203,6 +240,20 @@ class _Table:
                 )
         return tuple(value)
 
+    def paths(self, name: str) -> tuple[str, ...]:
+        """Host paths: absolute or "~/...", without "..", never "/" or "~" itself."""
+        value = self.get(name)
+        if value is None:
+            return ()
+        one = "an absolute path or one starting with '~/' (no '..'; not '/' or '~' itself)"
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(name, "a list of paths, each " + one)
+        for item in value:
+            ok = item.startswith("/") or item.startswith("~/")
+            if not ok or ".." in Path(item).parts or item.rstrip("/") in ("", "~"):
+                raise ConfigError(self.file, self.key(name), item, one)
+        return tuple(value)
+
     def finish(self) -> None:
         for extra in sorted(set(self.data) - self.used):
             raise ConfigError(self.file, self.key(extra), self.data[extra], "no such key")
@@ -211,6 +262,16 @@ class _Table:
 def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig:
     """Validate parsed TOML into a :class:`HonkConfig`."""
     root = _Table(file, "", data)
+
+    sandbox_t = _Table(file, "sandbox", root.get("sandbox") or {})
+    sandbox = SandboxConfig(
+        mode=sandbox_t.string("mode", "auto", SANDBOX_MODES),
+        network=sandbox_t.boolean("network", SandboxConfig.network),
+        build_network=sandbox_t.boolean("build_network", SandboxConfig.build_network),
+        read_only=sandbox_t.paths("read_only"),
+        writable=sandbox_t.paths("writable"),
+    )
+    sandbox_t.finish()
 
     agent_t = _Table(file, "agent", root.get("agent") or {})
     agent = AgentConfig(
@@ -236,6 +297,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
                 name=name,
                 command=t.command("command", required=True),
                 timeout=t.positive_number("timeout", VerifierConfig.timeout),
+                sandbox=sandbox.for_verifiers(),
             )
         )
         t.finish()
@@ -252,6 +314,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
             command=t.command("command", required=True),
             artifact=artifact,
             timeout=t.positive_number("timeout", BuildConfig.timeout),
+            sandbox=sandbox.for_build(),
         )
         t.finish()
 
@@ -301,6 +364,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         device=device,
         judge=judge,
         merge=merge,
+        sandbox=sandbox,
     )
 
 
