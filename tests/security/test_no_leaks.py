@@ -55,6 +55,11 @@ artifact = "build/*.apk"
 target = "main"
 remote = "origin"
 require = ["verified", "judged", "built"]
+
+[sandbox]
+# The keys stand where the keyring would be: opened to the sandbox on purpose, so that
+# redaction, not the sandbox, is what this test proves.
+read_only = [{json.dumps(str(key_file.parent))}]
 """
 
 
