@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from desktop.adapters.agent_prompt import EDITOR_TOOL_NAME, VERIFY_TOOL_NAME, tool_definitions
+from desktop.adapters.loop_priority import LoopShare, Offload
 from desktop.core.events import (
     AgentText,
     AgentTextDelta,
@@ -38,9 +38,6 @@ __all__ = ["AgentSettings", "AgentStep", "ToolOutcomeLike", "Toolbox", "preload_
 _PREVIEW_FIELDS = ("old_str", "new_str", "file_text", "insert_text")
 _WRITE_COMMANDS = ("create", "str_replace", "insert")
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
-# A stream whose bytes are already buffered is read without ever suspending; after this long
-# the turn lets the loop run (the window shares it) before reading on.
-_SLICE_S = 0.003
 # What the SDK imports on its first streamed request rather than at `import anthropic`.
 _FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "opentelemetry.propagate")
 
@@ -87,6 +84,7 @@ class Toolbox:
     edit: Callable[[Mapping[str, object]], ToolOutcomeLike]
     file_diff: Callable[[str], Awaitable[tuple[str, int, int]]]  # diff, added, removed
     run_verifiers: Callable[[], Awaitable[str]]
+    offload: Offload = asyncio.to_thread  # where `edit` runs: never on the loop thread
 
 
 @dataclass(frozen=True)
@@ -128,11 +126,18 @@ class AgentStep:
     max_returns = 0
 
     def __init__(
-        self, client: Any, settings: AgentSettings, toolbox_for: Callable[[ChangeContext], Toolbox]
+        self,
+        client: Any,
+        settings: AgentSettings,
+        toolbox_for: Callable[[ChangeContext], Toolbox],
+        share: LoopShare | None = None,
     ) -> None:
         self.client = client  # anthropic.AsyncAnthropic; typed loosely to keep its import lazy
         self.settings = settings
         self.toolbox_for = toolbox_for
+        # A stream whose bytes are already buffered is read without ever suspending; the
+        # share (the same for every run on the loop) says when to let the loop run.
+        self.share = share or LoopShare()
 
     async def run(self, ctx: ChangeContext) -> StepResult:
         s = self.settings
@@ -232,12 +237,9 @@ class AgentStep:
         turn = _Turn()
         usage: dict[str, int] = {}
         finished = False
-        yield_at = time.perf_counter() + _SLICE_S
         async with stream:
             async for event in stream:
-                if time.perf_counter() >= yield_at:
-                    await asyncio.sleep(0)
-                    yield_at = time.perf_counter() + _SLICE_S
+                await self.share.pause_if_spent()
                 kind = event.type
                 if kind == "message_start":
                     _merge_usage(usage, event.message.usage)
@@ -305,7 +307,7 @@ class AgentStep:
         if block.name == EDITOR_TOOL_NAME:
             # Reading and writing files (a 20,000-line one, say) stays off the loop thread;
             # the change's edits still run one at a time, in order.
-            outcome = await asyncio.to_thread(tools.edit, tool_input)
+            outcome = await tools.offload(tools.edit, tool_input)
             content, is_error = outcome.content, outcome.is_error
             command = str(tool_input.get("command", "?"))
             path = outcome.path or str(tool_input.get("path", ""))

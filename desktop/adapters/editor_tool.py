@@ -17,36 +17,27 @@ that leaves it (or loops) is refused. So a directory swapped for a symlink betwe
 and a write can't redirect the write: the swapped component is seen as a link and checked
 again. Writes go to a temp file in the same directory and are renamed over the target
 (atomic, and a rename never follows a link at the final name). Nothing under ``.git`` (in
-any case or look-alike spelling) is read or written.
+any case or look-alike spelling) is read or written. (Paths and confinement live in
+``editor_paths``, reading and writing in ``editor_files``; the commands are here.)
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import secrets
 import stat
-import unicodedata
-from collections import deque
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from desktop.adapters.editor_files import existing_text, listing, read_text, write
+from desktop.adapters.editor_paths import PathBox
+from desktop.adapters.editor_paths import Refused as _Refused
 
 __all__ = ["TOOL_NAME", "TOOL_TYPE", "EditorTool", "ToolOutcome"]
 
 TOOL_TYPE = "text_editor_20250728"
 TOOL_NAME = "str_replace_based_edit_tool"
 
-_VIRTUAL_ROOT = "/repo"  # how the tool's docs spell the repository root
-_MAX_PATH_BYTES = 4096
-_MAX_NAME_BYTES = 255
-_MAX_LINK_HOPS = 40
-_MAX_FILE_BYTES = 8 * 1024 * 1024
-_MAX_LISTING = 1000
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # no FIFO hang
-_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})  # controls, invisible format chars, surrogates
 
 
 @dataclass(frozen=True)
@@ -59,67 +50,6 @@ class ToolOutcome:
     changed: bool = False
 
 
-class _Refused(Exception):
-    """A tool error the model reads; never raised out of ``EditorTool.run``."""
-
-    def __init__(self, message: str, path: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-
-
-def _show(name: str) -> str:
-    """A file name safe to put in output (undecodable bytes become U+FFFD)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _check_name(name: str) -> None:
-    """Refuse one path component that is too long, invisible-tricky or a .git look-alike."""
-    if len(name.encode("utf-8", "surrogatepass")) > _MAX_NAME_BYTES:
-        raise _Refused(f"the file name {_show(name[:40])!r}... is longer than 255 bytes")
-    if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in name):
-        raise _Refused(
-            f"the path component {name!r} contains control or invisible characters; "
-            "use plain visible characters"
-        )
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    if "/" in folded or "\\" in folded or folded.strip() in {".", ".."}:
-        raise _Refused(
-            f"the path component {name!r} imitates a path separator or '..'; "
-            "use plain ASCII '/' and '..' if you mean them"
-        )
-    if folded.rstrip(". ") == ".git" or folded == "git~1":
-        raise _Refused(
-            "the repository's .git directory is off limits: the editor does not read or "
-            "change anything under .git"
-        )
-
-
-class _Target:
-    """A resolved path: the chain of open directory descriptors and the final name in the last
-    one (``name`` None means the directory itself). ``st`` is the final entry's lstat, or None
-    when it does not exist."""
-
-    def __init__(self, fds: list[int], names: list[str], name: str | None) -> None:
-        self.fds = fds
-        self.names = names
-        self.name = name
-        self.st: os.stat_result | None = None
-
-    @property
-    def parent(self) -> int:
-        return self.fds[-1]
-
-    @property
-    def rel(self) -> str:
-        parts = [*self.names, *([self.name] if self.name is not None else [])]
-        return _show("/".join(parts)) if parts else "."
-
-    def close(self) -> None:
-        while self.fds:
-            os.close(self.fds.pop())
-
-
 class EditorTool:
     """Runs text editor tool calls against files under ``root`` and nowhere else."""
 
@@ -128,8 +58,7 @@ class EditorTool:
             raise ValueError(f"editor root is not a directory: {root}")
         if max_characters is not None and max_characters < 1:
             raise ValueError(f"max_characters must be positive, got {max_characters}")
-        self._given = os.path.abspath(root)
-        self._root = os.path.realpath(root)
+        self._box = PathBox(root)  # confinement: see editor_paths
         self._max_characters = max_characters
 
     def definition(self) -> dict[str, object]:
@@ -174,7 +103,7 @@ class EditorTool:
     # ---- commands -------------------------------------------------------------------------
 
     def _view(self, args: Mapping[str, object]) -> ToolOutcome:
-        target = self._resolve(args.get("path"), for_write=False, make_dirs=False)
+        target = self._box.resolve(args.get("path"), for_write=False, make_dirs=False)
         try:
             rel = target.rel
             if target.name is not None and target.st is None:
@@ -189,15 +118,15 @@ class EditorTool:
                 head = (
                     f"Files and directories up to 2 levels deep in {rel}, excluding hidden items:"
                 )
-                return ToolOutcome(f"{head}\n{self._clip(self._listing(target), '')}", False, rel)
-            text = self._read_text(target)
+                return ToolOutcome(f"{head}\n{self._clip(listing(target), '')}", False, rel)
+            text = read_text(target)
             return ToolOutcome(self._numbered(text, view_range, rel), False, rel)
         finally:
             target.close()
 
     def _create(self, args: Mapping[str, object]) -> ToolOutcome:
         file_text = _text_arg(args, "file_text", required=True)
-        target = self._resolve(args.get("path"), for_write=True, make_dirs=True)
+        target = self._box.resolve(args.get("path"), for_write=True, make_dirs=True)
         try:
             rel = target.rel
             if target.name is None or (target.st is not None and stat.S_ISDIR(target.st.st_mode)):
@@ -208,7 +137,7 @@ class EditorTool:
                 if not stat.S_ISREG(target.st.st_mode):  # FIFOs, devices, sockets
                     raise _Refused(f"{rel} is not a regular file", rel)
                 mode = stat.S_IMODE(target.st.st_mode)
-            self._write(target, file_text, mode)
+            write(target, file_text, mode)
             verb = "overwritten" if existed else "created"
             return ToolOutcome(f"File {verb} successfully at: {rel}", False, rel, changed=True)
         finally:
@@ -219,9 +148,9 @@ class EditorTool:
         new = _text_arg(args, "new_str", required=False)
         if old == "":
             raise _Refused("old_str must not be empty: give the exact text to replace")
-        target = self._resolve(args.get("path"), for_write=True, make_dirs=False)
+        target = self._box.resolve(args.get("path"), for_write=True, make_dirs=False)
         try:
-            rel, text, mode = self._existing_text(target)
+            rel, text, mode = existing_text(target)
             count = text.count(old)
             first = text.find(old)
             if count == 1 and text.find(old, first + 1) != -1:
@@ -238,7 +167,7 @@ class EditorTool:
                 )
             updated = text[:first] + new + text[first + len(old) :]
             if updated != text:
-                self._write(target, updated, mode)
+                write(target, updated, mode)
             return ToolOutcome(
                 "Successfully replaced text at exactly one location.", False, rel, updated != text
             )
@@ -250,9 +179,9 @@ class EditorTool:
         if not isinstance(line, int) or isinstance(line, bool):
             raise _Refused(f"insert_line must be an integer line number, got {line!r}")
         new_text = self._insert_text(args)
-        target = self._resolve(args.get("path"), for_write=True, make_dirs=False)
+        target = self._box.resolve(args.get("path"), for_write=True, make_dirs=False)
         try:
-            rel, text, mode = self._existing_text(target)
+            rel, text, mode = existing_text(target)
             lines = text.splitlines(keepends=True)
             if not 0 <= line <= len(lines):
                 raise _Refused(
@@ -264,7 +193,7 @@ class EditorTool:
                 lines[-1] += "\n"
             block = new_text if new_text.endswith("\n") else new_text + "\n"
             lines.insert(line, block)
-            self._write(target, "".join(lines), mode)
+            write(target, "".join(lines), mode)
             return ToolOutcome(f"Text inserted after line {line} of {rel}.", False, rel, True)
         finally:
             target.close()
@@ -284,175 +213,6 @@ class EditorTool:
         text = insert_text if isinstance(insert_text, str) else new_str
         assert isinstance(text, str)
         return text
-
-    # ---- path resolution ------------------------------------------------------------------
-
-    def _parts(self, raw: object) -> list[str]:
-        """Turn the model's path string into worktree-relative components (unchecked '..')."""
-        if not isinstance(raw, str):
-            raise _Refused(f"path must be a string, got {type(raw).__name__}")
-        if not raw.strip():
-            raise _Refused("path is required, e.g. app/main.py")
-        if "\x00" in raw:
-            raise _Refused("path contains a NUL byte")
-        try:
-            size = len(raw.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise _Refused("path is not valid Unicode text") from None
-        if size > _MAX_PATH_BYTES:
-            raise _Refused(f"path is {size} bytes long; the limit is {_MAX_PATH_BYTES}")
-        if "\\" in raw:
-            raise _Refused(f"path {raw!r} contains a backslash; separate directories with '/'")
-        path = raw
-        if path.startswith("/"):
-            for prefix in (_VIRTUAL_ROOT, self._given, self._root):
-                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                    path = path[len(prefix) :]
-                    break
-            else:
-                raise _Refused(
-                    f"path {raw!r} is outside the worktree. Use a path relative to the "
-                    "repository root, such as app/main.py or /repo/app/main.py"
-                )
-        parts = [p for p in path.split("/") if p not in ("", ".")]
-        for part in parts:
-            if part != "..":
-                _check_name(part)
-        return parts
-
-    def _resolve(self, raw: object, *, for_write: bool, make_dirs: bool) -> _Target:
-        """Walk the path from the root descriptor, following only links that stay inside."""
-        todo = deque(self._parts(raw))
-        target = _Target([os.open(self._root, _DIR_FLAGS)], [], None)
-        hops = 0
-        try:
-            while todo:
-                name = todo.popleft()
-                if name == "..":
-                    if not target.names:
-                        raise _Refused(f"path {_show(str(raw))!r} escapes the worktree")
-                    os.close(target.fds.pop())
-                    target.names.pop()
-                    continue
-                _check_name(name)
-                where = "/".join([*target.names, name])
-                try:
-                    st = os.stat(name, dir_fd=target.parent, follow_symlinks=False)
-                except FileNotFoundError:
-                    if not todo:
-                        target.name = name
-                        return target
-                    if not make_dirs:
-                        missing = "/".join([where, *todo])
-                        raise _Refused(f"File not found: {_show(missing)}", None) from None
-                    os.mkdir(name, 0o777, dir_fd=target.parent)
-                    st = os.stat(name, dir_fd=target.parent, follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
-                    if not todo and for_write:
-                        raise _Refused(
-                            f"{_show(where)} is a symbolic link; the editor does not write "
-                            "through links, edit the file it points to instead"
-                        )
-                    hops += 1
-                    if hops > _MAX_LINK_HOPS:
-                        raise _Refused(f"too many symbolic links (a loop?) at {_show(where)}")
-                    todo.extendleft(reversed(self._link_parts(target, name, where)))
-                    continue
-                if not todo:
-                    target.name = name
-                    target.st = st
-                    return target
-                if not stat.S_ISDIR(st.st_mode):
-                    raise _Refused(f"{_show(where)} is not a directory")
-                target.fds.append(os.open(name, _DIR_FLAGS, dir_fd=target.parent))
-                target.names.append(name)
-            target.st = os.fstat(target.parent)
-            return target
-        except BaseException as exc:
-            target.close()
-            if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
-                raise _Refused("a path component turned into a symbolic link; try again") from None
-            raise
-
-    def _link_parts(self, target: _Target, name: str, where: str) -> list[str]:
-        """The components a link stands for, relative to the link's directory or (after
-        unwinding the chain) to the root. Links that leave the worktree are refused."""
-        dest = os.readlink(name, dir_fd=target.parent)
-        if dest.startswith("/"):
-            if dest != self._root and not dest.startswith(self._root + "/"):
-                raise _Refused(
-                    f"{_show(where)} is a symbolic link that points outside the worktree"
-                )
-            while target.names:
-                os.close(target.fds.pop())
-                target.names.pop()
-            dest = dest[len(self._root) :]
-        return [p for p in dest.split("/") if p not in ("", ".")]
-
-    # ---- reading and writing --------------------------------------------------------------
-
-    def _read_bytes(self, target: _Target) -> bytes:
-        assert target.name is not None
-        fd = os.open(target.name, _READ_FLAGS, dir_fd=target.parent)
-        with os.fdopen(fd, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise _Refused(f"{target.rel} is not a regular file", target.rel)
-            if st.st_size > _MAX_FILE_BYTES:
-                raise _Refused(
-                    f"{target.rel} is {st.st_size} bytes; the editor handles files up to "
-                    f"{_MAX_FILE_BYTES} bytes",
-                    target.rel,
-                )
-            return handle.read(_MAX_FILE_BYTES + 1)
-
-    def _read_text(self, target: _Target) -> str:
-        data = self._read_bytes(target)
-        try:
-            if b"\x00" in data:
-                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Refused(
-                f"{target.rel} is not UTF-8 text; the editor only views and edits UTF-8 text files",
-                target.rel,
-            ) from None
-
-    def _existing_text(self, target: _Target) -> tuple[str, str, int]:
-        rel = target.rel
-        if target.name is None or target.st is None:
-            raise _Refused(f"File not found: {rel}", rel if target.name else None)
-        if stat.S_ISDIR(target.st.st_mode):
-            raise _Refused(f"{rel} is a directory, not a file", rel)
-        return rel, self._read_text(target), stat.S_IMODE(target.st.st_mode)
-
-    def _write(self, target: _Target, text: str, mode: int | None) -> None:
-        """Atomic write: temp file beside the target, then rename over it."""
-        assert target.name is not None
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _Refused("the text is not valid Unicode (lone surrogate)", target.rel) from None
-        tmp = f".honk-edit-{secrets.token_hex(8)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            fd = os.open(tmp, flags, 0o666, dir_fd=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    if mode is not None:
-                        os.fchmod(handle.fileno(), mode & 0o777)
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target.name, src_dir_fd=target.parent, dst_dir_fd=target.parent)
-            except BaseException:
-                with suppress(OSError):
-                    os.unlink(tmp, dir_fd=target.parent)
-                raise
-        except PermissionError:
-            raise _Refused(
-                f"Permission denied. Cannot write to file {target.rel}", target.rel
-            ) from None
 
     # ---- output ---------------------------------------------------------------------------
 
@@ -493,50 +253,6 @@ class EditorTool:
         if "\n" in cut:
             cut = cut[: cut.rindex("\n")]  # whole lines only
         return f"{cut}\n[output truncated to {limit} characters.{hint}]"
-
-    def _listing(self, target: _Target) -> str:
-        """Non-hidden files and directories up to two levels deep, without following links."""
-        rel = target.rel
-        prefix = "" if rel == "." else rel + "/"
-        fd = (
-            target.parent
-            if target.name is None
-            else os.open(target.name, _DIR_FLAGS, dir_fd=target.parent)
-        )
-        lines: list[str] = []
-        try:
-            for name, kind in _entries(fd):
-                lines.append(f"{prefix}{_show(name)}{kind}")
-                if kind == "/":
-                    sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                    try:
-                        lines.extend(
-                            f"{prefix}{_show(name)}/{_show(n)}{k}" for n, k in _entries(sub)
-                        )
-                    finally:
-                        os.close(sub)
-                if len(lines) > _MAX_LISTING:
-                    break
-        finally:
-            if fd != target.parent:
-                os.close(fd)
-        more = f"\n[listing cut at {_MAX_LISTING} entries]" if len(lines) > _MAX_LISTING else ""
-        return "\n".join(lines[:_MAX_LISTING]) + more
-
-
-def _entries(dir_fd: int) -> list[tuple[str, str]]:
-    """(name, suffix) of the visible entries of a directory: '/' for directories, '@' for links."""
-    out: list[tuple[str, str]] = []
-    for name in sorted(os.listdir(dir_fd)):
-        if name.startswith("."):
-            continue
-        try:
-            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
-        except FileNotFoundError:
-            continue
-        out.append((name, "/" if stat.S_ISDIR(mode) else "@" if stat.S_ISLNK(mode) else ""))
-    return out
-
 
 def _text_arg(args: Mapping[str, object], key: str, *, required: bool) -> str:
     value = args.get(key)

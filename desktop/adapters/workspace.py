@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +116,8 @@ class GitWorkspace:
     def __init__(self, toplevel: Path, worktrees_root: Path) -> None:
         self.repo = toplevel
         self.worktrees_root = worktrees_root
+        # A worktree's index file never moves; asking git once saves a process per diff.
+        self._index_paths: dict[Path, Path] = {}
 
     @classmethod
     def open(cls, repo: Path, worktrees_root: Path) -> GitWorkspace:
@@ -238,6 +240,14 @@ class GitWorkspace:
             )  # fmt: skip
         return [_text(p) for p in out.split("\0") if p]
 
+    def committed_files(self, wt: Worktree, commit: str) -> list[str]:
+        """Paths that differ between the base commit and ``commit`` (one git process)."""
+        out = git(
+            *_QUOTE_OFF, "diff", "--name-only", "-z", "--no-renames", wt.base_commit, commit,
+            cwd=wt.path, strip=False,
+        )  # fmt: skip
+        return [_text(p) for p in out.split("\0") if p]
+
     def commit(self, wt: Worktree, *, request: str, change_id: str, model: str) -> str:
         """Commit everything in the worktree with a message citing the request; return the SHA."""
         for name, value in (("change id", change_id), ("model", model)):
@@ -281,8 +291,9 @@ class GitWorkspace:
 
     def _target_commit(self, target: str) -> str:
         for ref in (f"refs/heads/{target}", f"refs/remotes/{target}"):
-            if git_ok("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=self.repo):
-                return git("rev-parse", f"{ref}^{{commit}}", cwd=self.repo)
+            with suppress(GitError):  # --verify prints the commit, or fails: one process
+                return git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}",
+                           cwd=self.repo)
         branches = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=self.repo)
         names = branches.split()
         shown = ", ".join(names[:8]) + (f" (and {len(names) - 8} more)" if len(names) > 8 else "")
@@ -308,7 +319,11 @@ class GitWorkspace:
         """A copy of the worktree's index with the working files added: untracked files show up
         in diffs while the real index stays as it was."""
         self._require(wt)
-        real = Path(git("rev-parse", "--path-format=absolute", "--git-path", "index", cwd=wt.path))
+        real = self._index_paths.get(wt.path)
+        if real is None:
+            real = Path(git("rev-parse", "--path-format=absolute", "--git-path", "index",
+                            cwd=wt.path))
+            self._index_paths[wt.path] = real
         with tempfile.TemporaryDirectory(prefix="honk-index-") as tmp:
             env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
             if real.exists():

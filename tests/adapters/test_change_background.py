@@ -1,0 +1,63 @@
+"""A change's git and file work runs on the service's background threads, never on the loop
+thread; the commit step reports the files of the commit it made."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from desktop.app import build_services
+from desktop.core.events import Committed, Event
+from desktop.sim.messages_api import ScriptedMessagesAPI
+from desktop.sim.messages_script import create_turn, edit_turn, text_turn
+from tests.helpers.gitrepo import RepoWithRemote
+
+
+async def test_a_change_created_and_run_off_the_loop_commits_the_files_it_changed(
+        repo: RepoWithRemote) -> None:
+    repo.write("honk.toml", "[judge]\nenabled = false\n")
+    repo.write("app/old.txt", "keep\nchange me\n")
+    repo.commit_all("setup")
+    script = [create_turn("app/new.txt", "new\n"), edit_turn("app/old.txt", "change me", "done"),
+              text_turn("ok")]
+    with ScriptedMessagesAPI(script) as api:
+        services = build_services({**os.environ, "ANTHROPIC_API_KEY": "k-bg",
+                                   "ANTHROPIC_BASE_URL": api.base_url})
+        events: list[Event] = []
+        services.bus.subscribe(events.append)
+        loop_thread = threading.get_ident()
+        try:
+            ctx, ws, wt = await services.changes.create_async("touch two files", repo.path)
+            state = await services.changes.run(ctx, ws, wt)
+            where = await services.changes.offload(threading.get_ident)
+        finally:
+            await services.changes.aclose()
+            services.close()
+    assert state.value == "awaiting_approval"
+    assert where != loop_thread
+    committed = [e for e in events if isinstance(e, Committed)]
+    assert len(committed) == 1
+    assert sorted(committed[0].files) == ["app/new.txt", "app/old.txt"]
+    assert committed[0].commit == ws.head(wt)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+async def test_background_work_runs_below_the_loop_threads_priority(tmp_path: Path) -> None:
+    services = build_services({**os.environ, "HONK_HOME": str(tmp_path / "home")})
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        theirs = await services.changes.offload(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        writer = await asyncio.get_running_loop().run_in_executor(
+            services.changes.journal_writer(),
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    finally:
+        await services.changes.aclose()
+        services.close()
+    assert theirs > mine or mine == 19
+    assert writer > mine or mine == 19
