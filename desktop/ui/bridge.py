@@ -115,15 +115,14 @@ class Bridge(QObject):
 
     # -- intents -----------------------------------------------------------------------
     async def send_request(self, text: str, repo: Path, options: RunOptions) -> str:
-        """Create the change (worktree cut off the loop thread) and queue its run.
+        """Create the change (worktree cut on a background thread, at a lower priority than
+        the loop) and queue its run.
 
         Raises UsageError, ConfigError, WorkspaceError or MissingKey with a message meant
         for the person; nothing is created then.
         """
         await asyncio.to_thread(self.services.require_key)
-        ctx, workspace, worktree = await asyncio.to_thread(
-            self.changes.create, text, repo, options
-        )
+        ctx, workspace, worktree = await self.changes.create_async(text, repo, options)
         self._schedule(ctx.change_id, lambda: self.changes.run(ctx, workspace, worktree))
         return ctx.change_id
 
