@@ -348,3 +348,28 @@ def test_git_sees_disclosed_ai_authorship(configured: RepoWithRemote, api_for: l
     assert "Assisted-by: Claude (claude-sonnet-4-6) via Honk Desktop" in trailers
 
 
+
+
+def test_an_insert_streams_its_line_first_so_the_window_can_place_it(
+    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    added = 'FAREWELL = "Hej då"\n'
+    api = scripted(api_for, [
+        tool_turn(EDITOR, {"command": "insert", "path": "app/greeting.py", "insert_line": 1,
+                           "insert_text": added}, chunk_chars=4),
+        text_turn("Added a Swedish farewell."),
+    ])
+    code, lines, err = run_honk(
+        ["run", "Add a farewell in Swedish", "--repo", str(configured.path), "--json"],
+        api, monkeypatch, capsys)
+    assert code == 0, err
+    previews = [line for line in lines if line["type"] == "edit_preview"]
+    placing = [p for p in previews if p["field"] == "insert_line"]
+    assert [p["delta"] for p in placing] == ["1"]  # once, as digits
+    assert previews.index(placing[0]) < next(
+        i for i, p in enumerate(previews) if p["field"] == "insert_text")
+    assert all(p["command"] == "insert" and p["path"] == "app/greeting.py" for p in previews)
+    assert "".join(str(p["delta"]) for p in previews if p["field"] == "insert_text") == added
+    (applied,) = [line for line in lines if line["type"] == "edit_applied"]
+    assert f"+{added.strip()}" in str(applied["diff"])

@@ -110,6 +110,7 @@ class _Block:
     name: str = ""
     text: list[str] = field(default_factory=list)
     parser: PartialObjectParser = field(default_factory=PartialObjectParser)
+    placed: bool = False  # an insert's insert_line has been previewed
 
 
 @dataclass
@@ -289,6 +290,14 @@ class AgentStep:
                 return
             command = str(block.parser.values.get("command", ""))
             path = str(block.parser.values.get("path", ""))
+            line = block.parser.values.get("insert_line")
+            if command == "insert" and not block.placed and isinstance(line, int):
+                # A number, not a streamed string: previewed once, so the window can form
+                # the insert at its line rather than after the diff.
+                block.placed = True
+                ctx.emit(EditPreview(change=ctx.change_id, tool_use_id=block.id,
+                                     command=command, path=path, field="insert_line",
+                                     delta=str(line)))
             for piece in pieces:
                 if piece.key in _PREVIEW_FIELDS and command in _WRITE_COMMANDS:
                     ctx.emit(

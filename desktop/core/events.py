@@ -156,7 +156,7 @@ class EditPreview(Event):
     tool_use_id: str
     command: str
     path: str
-    field: str  # "old_str" | "new_str" | "file_text" | "insert_text"
+    field: str  # "old_str" | "new_str" | "file_text" | "insert_text" | "insert_line" (digits)
     delta: str
 
 

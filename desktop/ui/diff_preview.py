@@ -21,6 +21,7 @@ from desktop.ui.diff_pane import DiffPane, Line
 
 __all__ = [
     "NEW_FIELD",
+    "PLACING_FIELDS",
     "PREVIEW_KINDS",
     "Forming",
     "Placements",
@@ -29,7 +30,8 @@ __all__ = [
     "coalesce_previews",
 ]
 
-PREVIEW_KINDS = {"old_str": "pre_old"}  # every other field is new text
+PREVIEW_KINDS = {"old_str": "pre_old"}  # every other field is new text, except:
+PLACING_FIELDS = frozenset({"insert_line"})  # where an edit lands, never shown as text
 NEW_FIELD = {"str_replace": "new_str", "insert": "insert_text", "create": "file_text"}
 TextSource = Callable[[str, str], Awaitable[str | None]]  # (change id, path) -> text or None
 Alive = Callable[[str, str], bool]  # (change id, tool_use_id) -> still streaming?
@@ -205,6 +207,8 @@ class PreviewPainter:
     def append_all(self, preview: Preview) -> None:
         """Show everything ``preview`` has streamed so far after what the panes show."""
         for name, parts in preview.fields.items():
+            if name in PLACING_FIELDS:
+                continue
             self.start_field(preview, name)
             self._append(name, "".join(parts))
 

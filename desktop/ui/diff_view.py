@@ -34,6 +34,7 @@ from desktop.ui.diff_model import (
 )
 from desktop.ui.diff_pane import DiffPane, Line
 from desktop.ui.diff_preview import (
+    PLACING_FIELDS,
     Forming,
     Placements,
     PreviewPainter,
@@ -287,13 +288,15 @@ class DiffView(QWidget):
         assert preview is not None
         forming = self._forming
         if forming is not None and forming.tool_use_id == preview.tool_use_id:
-            if event.field != "old_str":
+            if event.field != "old_str" and event.field not in PLACING_FIELDS:
                 self._painter.grow(forming, event.delta)
                 if self.follow:
                     self._keep_visible(self._painter.new_pane(), forming.cursor.blockNumber())
             return
         if event.field != "old_str" and self._places.place(preview, self.change_id) is not None:
             self._show_file(entry.path)  # once: from here the edit forms where it lands
+            return
+        if event.field in PLACING_FIELDS:  # the insert's line: asked above, nothing to show
             return
         pane = self._painter.append(preview, event)
         if self.follow:

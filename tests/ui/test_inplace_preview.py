@@ -150,6 +150,35 @@ async def test_not_unique_old_str_falls_back_to_after_the_diff_and_create_is_who
     await bridge.shutdown()
 
 
+async def test_insert_forms_after_its_line_and_its_line_number_is_never_shown(
+    services: Services, worktree: Path, qapp: object
+) -> None:
+    bridge = _bridge(services, worktree)
+    view = DiffView()
+    connect_file_texts(bridge, view)
+    bridge.start()
+    bridge.events.connect(view.on_events)
+    view.setProperty("bridge_for_test", bridge)
+    view.show_change(CID)
+    view.resize(900, 500)
+    # As the agent streams it: the line first (once, as digits), then the text.
+    await _feed(view, preview("insert_line", "150", command="insert"))
+    assert "150" not in view.unified.toPlainText()  # placing, not content
+    await _feed(view, preview("insert_text", "ADDED ", command="insert"))
+    await wait_until(lambda: any("(line 151)" in ln for ln in _lines(view)),
+                     what="the insert placed below line 150")
+    await _feed(view, preview("insert_text", "ONE\nADDED TWO\n", command="insert"))
+    lines = _lines(view)
+    head = next(i for i, ln in enumerate(lines) if "(line 151)" in ln)
+    assert [ln.split()[-2:] for ln in lines[head + 1:head + 4]] == [
+        ["line", "148"], ["line", "149"], ["line", "150"]]  # the lines above, as context
+    assert lines[head + 4].split() == ["151", "+", "ADDED", "ONE"]
+    assert lines[head + 5].split() == ["152", "+", "ADDED", "TWO"]
+    assert lines[head + 6].split()[-2:] == ["line", "151"]  # what was line 151 follows
+    assert not any(ln.split()[-1:] == ["150"] and "+" in ln for ln in lines)
+    await bridge.shutdown()
+
+
 async def test_file_text_stays_inside_the_worktree(
     services: Services, worktree: Path, tmp_path: Path
 ) -> None:
