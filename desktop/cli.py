@@ -259,8 +259,7 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
     if args.command == "run" and args.approve and state is ChangeState.AWAITING_APPROVAL:
         return await _approve(services, change_id, printer, reason="", override=False)
     printer.result(changes.view(change_id))
-    success = {ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED}
-    return EXIT_OK if state in success else EXIT_FAILED
+    return EXIT_OK if state.succeeded else EXIT_FAILED
 
 
 async def _approve(services: Services, change_id: str, printer: JsonPrinter | HumanPrinter,

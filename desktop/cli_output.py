@@ -165,8 +165,7 @@ class HumanPrinter:
             pass  # the result line says it
 
     def result(self, view: ChangeView) -> None:
-        ok = view.state.value in ("committed", "awaiting_approval", "merged")
-        mark = self.c("1;32", "done") if ok else self.c("1;31", view.state.value)
+        mark = self.c("1;32", "done") if view.state.succeeded else self.c("1;31", view.state.value)
         self._line(
             f"{mark}: change {view.id} is {view.state.value}"
             + (f" ({view.reason})" if view.reason else "")

@@ -45,6 +45,11 @@ class ChangeState(StrEnum):
     def is_final(self) -> bool:
         return self in FINAL_STATES
 
+    @property
+    def succeeded(self) -> bool:
+        """The run reached what it was asked for (exit code 0 for `honk run`)."""
+        return self in SUCCEEDED_STATES
+
 
 RUNNING_STATES = frozenset(
     {
@@ -59,6 +64,8 @@ RUNNING_STATES = frozenset(
     }
 )
 FINAL_STATES = frozenset({ChangeState.MERGED, ChangeState.REJECTED})
+SUCCEEDED_STATES = frozenset(
+    {ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED})
 
 STATE_OF_STAGE = {
     Stage.AGENT: ChangeState.AGENT_RUNNING,

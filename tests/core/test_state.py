@@ -55,3 +55,11 @@ def test_running_change_whose_process_died_is_interrupted() -> None:
     assert view.with_liveness(lambda pid, host: False).state is ChangeState.INTERRUPTED
     done = fold("c", [created(), ChangeFinished(change="c", state="committed")])
     assert done.with_liveness(lambda pid, host: False).state is ChangeState.COMMITTED
+
+
+def test_exactly_the_reached_goal_states_count_as_success() -> None:
+    from desktop.core.stages import ChangeState
+
+    assert {s for s in ChangeState if s.succeeded} == {
+        ChangeState.COMMITTED, ChangeState.AWAITING_APPROVAL, ChangeState.MERGED}
+    assert not any(s.succeeded and s.is_running for s in ChangeState)
