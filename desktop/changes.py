@@ -273,8 +273,19 @@ class ChangeService:
         """Run the change's pipeline; raises LockBusy if another process is driving it."""
         from desktop.change_runs import run_locked
 
-        with self.locks.hold(ctx.change_id, "run"):
+        with await self._hold_off_loop(ctx.change_id, "run"):
             return await run_locked(self, ctx, workspace, worktree, start_at=start_at)
+
+    async def _hold_off_loop(self, change_id: str, purpose: str) -> FileLock:
+        """The change's lock, taken on a background thread: taking it opens and writes a
+        file, and a busy lock is polled for a moment, neither on the window's loop. A lock
+        taken after the caller was cancelled is released, not leaked."""
+        taking = asyncio.ensure_future(self.offload(self.locks.hold, change_id, purpose))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            taking.add_done_callback(_release_if_taken)
+            raise
 
     def ledger(self, change_id: str) -> ProcessLedger:
         """Where the change's running verifier and build commands are written down."""
@@ -355,3 +366,8 @@ class ChangeService:
 
         with self.locks.hold(self.view(change_id).id, "reject"):
             reject_locked(self, change_id, reason)
+
+
+def _release_if_taken(taking: asyncio.Future[FileLock]) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        taking.result().release()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from desktop.adapters.agent_prompt import EDITOR_TOOL_NAME, VERIFY_TOOL_NAME, tool_definitions
+from desktop.adapters.agent_stream import json_events
 from desktop.adapters.loop_priority import LoopShare, Offload
 from desktop.core.events import (
     AgentText,
@@ -57,13 +58,6 @@ def preload_sdk() -> None:
         # Missing in another SDK version: its first request pays for it instead.
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    # The first stream event builds pydantic's validator for the event union (~10 ms of
-    # CPU); build it now. A private helper: if it moved, the first event pays instead.
-    with contextlib.suppress(Exception):
-        from anthropic._models import construct_type
-        from anthropic.types import RawMessageStreamEvent
-
-        construct_type(type_=RawMessageStreamEvent, value={"type": "message_stop"})
 
 
 class ToolOutcomeLike(Protocol):
@@ -239,28 +233,14 @@ class AgentStep:
         usage: dict[str, int] = {}
         finished = False
         async with stream:
-            async for event in stream:
+            # Plain JSON per event, not the SDK's models: see agent_stream.
+            async for event in json_events(stream, self.client):
                 await self.share.pause_if_spent()
-                kind = event.type
-                if kind == "message_start":
-                    _merge_usage(usage, event.message.usage)
-                elif kind == "content_block_start":
-                    block = event.content_block
-                    if block.type == "tool_use":
-                        turn.blocks.append(_Block("tool_use", id=block.id, name=block.name))
-                    else:
-                        turn.blocks.append(_Block("text"))
-                elif kind == "content_block_delta":
-                    self._on_delta(ctx, turn.blocks[-1], event.delta)
-                elif kind == "content_block_stop":
-                    current = turn.blocks[-1]
-                    if current.kind == "text" and current.text:
-                        ctx.emit(AgentText(change=ctx.change_id, text="".join(current.text)))
-                elif kind == "message_delta":
-                    turn.stop_reason = event.delta.stop_reason
-                    _merge_usage(usage, event.usage)
-                elif kind == "message_stop":
-                    finished = True
+                try:
+                    finished = self._on_event(ctx, turn, usage, event)
+                except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                    raise ValueError(f"a {event.get('type')!r} event lacks {exc}: "
+                                     f"{str(event)[:120]}") from exc
         if not finished:
             raise _StreamIncomplete("the stream ended before message_stop")
         turn.usage = TurnUsage(
@@ -276,14 +256,42 @@ class AgentStep:
         )
         return turn
 
-    def _on_delta(self, ctx: ChangeContext, block: _Block, delta: Any) -> None:
-        if delta.type == "text_delta":
-            block.text.append(delta.text)
-            ctx.emit(AgentTextDelta(change=ctx.change_id, text=delta.text))
-        elif delta.type == "input_json_delta":
-            block.text.append(delta.partial_json)
+    def _on_event(self, ctx: ChangeContext, turn: _Turn, usage: dict[str, int],
+                  event: dict[str, Any]) -> bool:
+        """Fold one stream event into ``turn``; True once the message is complete."""
+        kind = event["type"]
+        if kind == "content_block_delta":  # nearly every event: first
+            self._on_delta(ctx, turn.blocks[-1], event["delta"])
+        elif kind == "message_start":
+            _merge_usage(usage, event["message"].get("usage"))
+        elif kind == "content_block_start":
+            block = event["content_block"]
+            if block["type"] == "tool_use":
+                turn.blocks.append(_Block("tool_use", id=block["id"], name=block["name"]))
+            else:
+                turn.blocks.append(_Block("text"))
+        elif kind == "content_block_stop":
+            current = turn.blocks[-1]
+            if current.kind == "text" and current.text:
+                ctx.emit(AgentText(change=ctx.change_id, text="".join(current.text)))
+        elif kind == "message_delta":
+            turn.stop_reason = event["delta"].get("stop_reason")
+            _merge_usage(usage, event.get("usage"))
+        elif kind == "message_stop":
+            return True
+        return False
+
+    def _on_delta(self, ctx: ChangeContext, block: _Block, delta: dict[str, Any]) -> None:
+        kind = delta["type"]
+        if kind == "text_delta":
+            text = delta["text"]
+            block.text.append(text)
+            ctx.emit(AgentTextDelta(change=ctx.change_id, text=text))
+        elif kind == "input_json_delta":
+            fragment = delta["partial_json"]
+            block.text.append(fragment)
             try:
-                pieces = block.parser.feed(delta.partial_json)
+                pieces = block.parser.feed(fragment)
             except PartialJSONError:
                 return  # the complete input is re-read from the text when the turn ends
             if block.name != EDITOR_TOOL_NAME:
@@ -402,7 +410,7 @@ def _content(turn: _Turn) -> list[dict[str, Any]]:
 
 
 def _merge_usage(into: dict[str, int], usage: Any) -> None:
-    if usage is None:
+    if not isinstance(usage, dict):
         return
     for key in (
         "input_tokens",
@@ -410,7 +418,7 @@ def _merge_usage(into: dict[str, int], usage: Any) -> None:
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
     ):
-        value = getattr(usage, key, None)
+        value = usage.get(key)
         if isinstance(value, int):
             into[key] = value
 

@@ -60,6 +60,9 @@ class ChangeJournal:
         # Events a writer thread stored ahead of the bus reporting them (see journal_writer):
         # id -> (event, seq); the event is kept so its id cannot be reused meanwhile.
         self._stored: dict[int, tuple[Event, int]] = {}
+        # Its own lock: the bus's append of a stored event (on the loop thread) must not wait
+        # for the writer thread's transaction, which holds ``_lock``.
+        self._stored_lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
                 path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -105,7 +108,7 @@ class ChangeJournal:
         An event :meth:`store` already stored (the bus reporting it afterwards) is not
         stored twice: its seq is returned.
         """
-        with self._lock:
+        with self._stored_lock:
             held = self._stored.pop(id(event), None)
         if held is not None and held[0] is event:
             return held[1]
@@ -115,7 +118,7 @@ class ChangeJournal:
         """Store ``events`` in one transaction (all or none), in order, ahead of the bus
         reporting them; the bus's later :meth:`append` of each is then a no-op."""
         seqs = self._write(events)
-        with self._lock:
+        with self._stored_lock:
             for event, seq in zip(events, seqs, strict=True):
                 self._stored[id(event)] = (event, seq)
         return seqs

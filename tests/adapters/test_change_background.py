@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.adapters.locks import FileLock, LockBusy
 from desktop.app import build_services
 from desktop.core.events import Committed, Event
 from desktop.sim.messages_api import ScriptedMessagesAPI
@@ -61,3 +62,41 @@ async def test_background_work_runs_below_the_loop_threads_priority(tmp_path: Pa
         services.close()
     assert theirs > mine or mine == 19
     assert writer > mine or mine == 19
+
+
+async def test_a_runs_lock_is_taken_off_the_loop_and_never_leaked_by_a_cancel(
+        tmp_path: Path) -> None:
+    services = build_services({**os.environ, "HONK_HOME": str(tmp_path / "home")})
+    changes = services.changes
+    loop_thread = threading.get_ident()
+    taken_on: list[int] = []
+    hold = changes.locks.hold
+
+    def spy(change_id: str, purpose: str) -> FileLock:
+        taken_on.append(threading.get_ident())
+        return hold(change_id, purpose)
+
+    changes.locks.hold = spy  # type: ignore[method-assign]
+    try:
+        with await changes._hold_off_loop("c1", "run"):
+            assert changes.locks.is_held("c1")
+            with pytest.raises(LockBusy, match="change c1 is busy"):
+                await changes._hold_off_loop("c1", "run")
+        assert not changes.locks.is_held("c1")
+        assert taken_on and loop_thread not in taken_on
+        # Cancelled while the thread takes it: the lock is released once taken.
+        taking = asyncio.ensure_future(changes._hold_off_loop("c2", "run"))
+        await asyncio.sleep(0)
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        for _ in range(200):
+            if not changes.locks.is_held("c2"):
+                break
+            await asyncio.sleep(0.01)
+        assert not changes.locks.is_held("c2")
+        with changes.locks.hold("c2", "run"):
+            pass
+    finally:
+        await changes.aclose()
+        services.close()

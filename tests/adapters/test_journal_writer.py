@@ -147,3 +147,21 @@ async def test_changes_at_once_each_journal_their_run_in_order(
         assert stored[:3] == ["change_created", "run_attached", "stage_started"]
         assert stored[-1] == "change_finished"
         assert stored.count("edit_applied") == 1 and stored.count("committed") == 1
+
+
+def test_reporting_a_stored_event_does_not_wait_for_the_writers_transaction(
+        tmp_path: Path) -> None:
+    # The bus appends every durable event it reports (on the loop thread); for one the
+    # writer thread already stored, that must not queue behind the writer's next
+    # transaction, which holds the journal's lock for its SQLite work.
+    journal = ChangeJournal(tmp_path / "j.sqlite3")
+    event = Notice(change="c1", level="info", message="stored")
+    [seq] = journal.store([event])
+    done = threading.Event()
+    with journal._lock:  # a transaction in progress on another thread
+        worker = threading.Thread(target=lambda: (journal.append(event), done.set()))
+        worker.start()
+        assert done.wait(5), "append waited for the journal's transaction lock"
+    worker.join()
+    assert journal.append(Notice(change="c1", level="info", message="next")) == seq + 1
+    journal.close()

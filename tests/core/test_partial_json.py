@@ -82,3 +82,42 @@ def test_each_character_is_scanned_once() -> None:
     _parser, streamed = feed_in_pieces(text, [20])
     assert streamed["file_text"] == value
     assert sum(len(v) for v in streamed.values()) == len(value) + len("create") + len("big.txt")
+
+
+TRICKY = {"new_str": 'a\\b "q" \\\\" \\u00e9 😀 \t\n\u2028 x\\\\', "path": "p\\\\\"", "n": 3}
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_every_split_point_of_escapes_and_surrogate_pairs(ascii_only: bool) -> None:
+    # Every place one fragment can end: inside an escape, between a surrogate pair's halves,
+    # right after a run of backslashes.
+    text = json.dumps(TRICKY, ensure_ascii=ascii_only)
+    for cut in range(1, len(text)):
+        for second in range(cut + 1, min(cut + 8, len(text)) + 1):
+            parser = PartialObjectParser()
+            streamed: dict[str, str] = {}
+            for piece in (text[:cut], text[cut:second], text[second:]):
+                for delta in parser.feed(piece):
+                    streamed[delta.key] = streamed.get(delta.key, "") + delta.text
+            assert parser.values == TRICKY, (cut, second)
+            assert streamed == {"new_str": TRICKY["new_str"], "path": TRICKY["path"]}
+
+
+def test_a_lone_high_surrogate_before_plain_text_is_kept() -> None:
+    parser = PartialObjectParser()
+    out = [d.text for d in parser.feed('{"new_str": "\\ud83dab')]
+    assert "".join(out) == "\ud83dab"  # no low half can follow "ab": nothing held back
+
+
+def test_a_raw_control_character_in_a_string_is_kept() -> None:
+    parser = PartialObjectParser()
+    parser.feed('{"new_str": "a\tb"}')
+    assert parser.values == {"new_str": "a\tb"}
+
+
+def test_an_invalid_escape_is_a_clear_error() -> None:
+    parser = PartialObjectParser()
+    with pytest.raises(PartialJSONError, match=r"bad string in tool input.*Invalid \\escape"):
+        parser.feed('{"new_str": "a\\qb"}')
+    with pytest.raises(PartialJSONError, match="bad string"):
+        PartialObjectParser().feed('{"new_str": "a\\uZZZZb"}')
