@@ -221,6 +221,9 @@ class AgentStep:
 
     async def _stream_turn(self, ctx: ChangeContext, *, max_tokens: int) -> _Turn:
         s = self.settings
+        # Building and sending a request is a millisecond or two of the loop's time: not in
+        # a pass whose reading slice is already used up.
+        await self.share.pause_if_spent()
         stream = await self.client.messages.create(
             model=s.model,
             max_tokens=max_tokens,

@@ -72,9 +72,14 @@ async def test_a_runs_lock_is_taken_off_the_loop_and_never_leaked_by_a_cancel(
     taken_on: list[int] = []
     hold = changes.locks.hold
 
+    taken_c2 = threading.Event()
+
     def spy(change_id: str, purpose: str) -> FileLock:
         taken_on.append(threading.get_ident())
-        return hold(change_id, purpose)
+        lock = hold(change_id, purpose)
+        if change_id == "c2":
+            taken_c2.set()
+        return lock
 
     changes.locks.hold = spy  # type: ignore[method-assign]
     try:
@@ -90,7 +95,8 @@ async def test_a_runs_lock_is_taken_off_the_loop_and_never_leaked_by_a_cancel(
         taking.cancel()
         with pytest.raises(asyncio.CancelledError):
             await taking
-        for _ in range(200):
+        assert await asyncio.to_thread(taken_c2.wait, 10)  # the thread did take it
+        for _ in range(500):
             if not changes.locks.is_held("c2"):
                 break
             await asyncio.sleep(0.01)
