@@ -48,6 +48,18 @@ def _bridge(services: Services, worktree: Path) -> Bridge:
     return bridge
 
 
+def _wired_view(services: Services, worktree: Path) -> tuple[Bridge, DiffView]:
+    """A DiffView on change CID fed by a started bridge, as the window wires them."""
+    bridge = _bridge(services, worktree)
+    view = DiffView()
+    connect_file_texts(bridge, view)
+    bridge.start()
+    bridge.events.connect(view.on_events)
+    view.setProperty("bridge_for_test", bridge)
+    view.show_change(CID)
+    return bridge, view
+
+
 def preview(field: str, delta: str, command: str = "str_replace", tool: str = "t1",
             path: str = PATH) -> EditPreview:
     return EditPreview(change=CID, tool_use_id=tool, command=command, path=path,
@@ -85,13 +97,7 @@ async def _feed(view: DiffView, *events: Event) -> None:
 async def test_str_replace_forms_at_its_lines_then_becomes_the_applied_diff(
     services: Services, worktree: Path, qapp: object
 ) -> None:
-    bridge = _bridge(services, worktree)
-    view = DiffView()
-    connect_file_texts(bridge, view)
-    bridge.start()
-    bridge.events.connect(view.on_events)
-    view.setProperty("bridge_for_test", bridge)
-    view.show_change(CID)
+    bridge, view = _wired_view(services, worktree)
     view.resize(900, 500)
     await _feed(view, preview("old_str", "line 1"), preview("old_str", "00\nline 101\n"))
     # old_str still streaming: shown after the (empty) diff, as before.
@@ -128,13 +134,7 @@ async def test_not_unique_old_str_falls_back_to_after_the_diff_and_create_is_who
     services: Services, worktree: Path, qapp: object
 ) -> None:
     (worktree / PATH).write_text("same\nother\nsame\n")
-    bridge = _bridge(services, worktree)
-    view = DiffView()
-    connect_file_texts(bridge, view)
-    bridge.start()
-    bridge.events.connect(view.on_events)
-    view.setProperty("bridge_for_test", bridge)
-    view.show_change(CID)
+    bridge, view = _wired_view(services, worktree)
     await _feed(view, preview("old_str", "same\n"), preview("new_str", "x"))
     await wait_until(lambda: "t1" in view._placed, what="the placement decided")
     await _feed(view, preview("new_str", "yz"))
@@ -153,13 +153,7 @@ async def test_not_unique_old_str_falls_back_to_after_the_diff_and_create_is_who
 async def test_insert_forms_after_its_line_and_its_line_number_is_never_shown(
     services: Services, worktree: Path, qapp: object
 ) -> None:
-    bridge = _bridge(services, worktree)
-    view = DiffView()
-    connect_file_texts(bridge, view)
-    bridge.start()
-    bridge.events.connect(view.on_events)
-    view.setProperty("bridge_for_test", bridge)
-    view.show_change(CID)
+    bridge, view = _wired_view(services, worktree)
     view.resize(900, 500)
     # As the agent streams it: the line first (once, as digits), then the text.
     await _feed(view, preview("insert_line", "150", command="insert"))
