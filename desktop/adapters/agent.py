@@ -301,26 +301,22 @@ class AgentStep:
                 return
             command = str(block.parser.values.get("command", ""))
             path = str(block.parser.values.get("path", ""))
+            if command not in _WRITE_COMMANDS:
+                return
+
+            def preview(field: str, delta: str) -> None:
+                ctx.emit(EditPreview(change=ctx.change_id, tool_use_id=block.id,
+                                     command=command, path=path, field=field, delta=delta))
+
             line = block.parser.values.get("insert_line")
             if command == "insert" and not block.placed and isinstance(line, int):
                 # A number, not a streamed string: previewed once, so the window can form
                 # the insert at its line rather than after the diff.
                 block.placed = True
-                ctx.emit(EditPreview(change=ctx.change_id, tool_use_id=block.id,
-                                     command=command, path=path, field="insert_line",
-                                     delta=str(line)))
+                preview("insert_line", str(line))
             for piece in pieces:
-                if piece.key in _PREVIEW_FIELDS and command in _WRITE_COMMANDS:
-                    ctx.emit(
-                        EditPreview(
-                            change=ctx.change_id,
-                            tool_use_id=block.id,
-                            command=command,
-                            path=path,
-                            field=piece.key,
-                            delta=piece.text,
-                        )
-                    )
+                if piece.key in _PREVIEW_FIELDS:
+                    preview(piece.key, piece.text)
 
     async def _execute(self, ctx: ChangeContext, tools: Toolbox, block: _Block) -> dict[str, Any]:
         tool_input = _tool_input(block)

@@ -150,11 +150,7 @@ def _run_and_kill(args: list[str], env: dict[str, str], rng: random.Random, phas
                     os.kill(proc.pid, signal.SIGKILL)
                     break
     finally:
-        if timer is not None:
-            timer.cancel()
-        proc.wait(timeout=60)
-        proc.stdout.close()
-        proc.stderr.close()
+        _reap(proc, timer)
     return change, proc.returncode == -signal.SIGKILL
 
 
@@ -237,6 +233,16 @@ def one_round(root: Path, device_env: dict[str, str], serial: str, rng: random.R
     return result
 
 
+def _reap(proc: subprocess.Popen[str], timer: threading.Timer | None) -> None:
+    """Stop the pending kill, wait for the (killed or finished) process, close its pipes."""
+    if timer is not None:
+        timer.cancel()
+    proc.wait(timeout=60)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 def _kill_approve(change: str, env: dict[str, str], rng: random.Random) -> None:
     proc = start("approve", change, "--json", env=env)
     assert proc.stdout is not None and proc.stderr is not None
@@ -248,11 +254,7 @@ def _kill_approve(change: str, env: dict[str, str], rng: random.Random) -> None:
                 os.kill(proc.pid, signal.SIGKILL)
                 break
     finally:
-        if timer is not None:
-            timer.cancel()
-        proc.wait(timeout=60)
-        proc.stdout.close()
-        proc.stderr.close()
+        _reap(proc, timer)
 
 
 def _check_edits_once(home: Path, change: str, problems: list[str]) -> None:
