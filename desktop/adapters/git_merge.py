@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.adapters.gitcli import GitError, git, git_ok
+from desktop.adapters.worktree_admin import common_git_dir, worktree_admin_lock
 
 __all__ = [
     "METHODS",
@@ -146,7 +147,9 @@ class GitMerger:
         self.scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = self.scratch_root / f"merge-{uuid.uuid4().hex[:12]}"
         start = approved if method == "rebase" else tip
-        git("worktree", "add", "--detach", "--quiet", str(scratch), start, cwd=self.repo)
+        common = common_git_dir(self.repo)
+        with worktree_admin_lock(common):
+            git("worktree", "add", "--detach", "--quiet", str(scratch), start, cwd=self.repo)
         try:
             try:
                 if method == "rebase":
@@ -166,9 +169,11 @@ class GitMerger:
                 ) from None
             return git("rev-parse", "HEAD", cwd=scratch)
         finally:
-            self._drop_worktree(scratch)
+            with worktree_admin_lock(common):
+                self._drop_worktree(scratch)
 
     def _drop_worktree(self, scratch: Path) -> None:
+        """Remove the scratch worktree; the caller holds the worktree admin lock."""
         try:
             git("worktree", "remove", "--force", "--force", str(scratch), cwd=self.repo)
         except GitError:
@@ -192,9 +197,10 @@ class GitMerger:
             # Into a private ref: the user's remote-tracking branches and FETCH_HEAD stay as
             # they were.
             private = f"refs/honk/fetched/{remote}/{target}"
-            try:
-                git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
-                    f"+{ref}:{private}", cwd=self.repo)
+            try:  # fetch lists the worktrees (is a fetched ref checked out?): take the lock
+                with worktree_admin_lock(common_git_dir(self.repo)):
+                    git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+                        f"+{ref}:{private}", cwd=self.repo)
             except GitError as exc:
                 raise RemoteUnreachable(
                     f"fetching {target!r} from remote {remote!r} failed: {exc.stderr}"

@@ -28,10 +28,12 @@ _GIT_IDENTITY = frozenset(
 class GitError(RuntimeError):
     """A git command failed; ``str()`` names the command and git's own message."""
 
-    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str) -> None:
+    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str,
+                 stdout: str = "") -> None:
         self.args_ = args
         self.returncode = returncode
         self.stderr = stderr.strip()
+        self.stdout = stdout  # what git printed before it refused (rev-parse answers in order)
         super().__init__(f"git {' '.join(args)} failed ({returncode}): {self.stderr}")
 
 
@@ -65,7 +67,7 @@ def git(
     )
     out = proc.stdout.decode("utf-8", "surrogateescape")
     if proc.returncode != 0:
-        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"), out)
     return out.strip() if strip else out
 
 

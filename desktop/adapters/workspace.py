@@ -7,18 +7,18 @@ call goes through ``gitcli.git``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.adapters.gitcli import GitError, git, git_ok
+from desktop.adapters.worktree_admin import common_git_dir, worktree_admin_lock
 
 __all__ = ["FileDiff", "GitWorkspace", "WorkspaceError", "Worktree", "slugify"]
 
@@ -113,9 +113,11 @@ def commit_message(request: str, *, change_id: str, model: str) -> str:
 class GitWorkspace:
     """Worktrees of one repository, kept under ``worktrees_root/<change_id>``."""
 
-    def __init__(self, toplevel: Path, worktrees_root: Path) -> None:
+    def __init__(self, toplevel: Path, worktrees_root: Path,
+                 common_dir: Path | None = None) -> None:
         self.repo = toplevel
         self.worktrees_root = worktrees_root
+        self._common_dir = common_dir
         # A worktree's index file never moves; asking git once saves a process per diff.
         self._index_paths: dict[Path, Path] = {}
 
@@ -126,22 +128,25 @@ class GitWorkspace:
             raise WorkspaceError(f"repository path does not exist: {repo}")
         if not repo.is_dir():
             raise WorkspaceError(f"repository path is not a directory: {repo}")
-        try:
-            inside = git("rev-parse", "--is-inside-work-tree", cwd=repo)
+        try:  # one process: inside a work tree?, its top level, the shared git dir
+            out = git("rev-parse", "--is-inside-work-tree", "--show-toplevel",
+                      "--git-common-dir", cwd=repo)
         except GitError as exc:
             if "not a git repository" in exc.stderr:
                 raise WorkspaceError(
                     f"not a git repository: {repo} (pass --repo with a git checkout, "
                     "or run `git init` there)"
                 ) from None
+            if exc.stdout.startswith("false"):  # git printed the answer, then refused
+                raise WorkspaceError(
+                    f"{repo} is a bare repository or a .git directory; Honk needs a checkout "
+                    "with a working tree (pass --repo with a clone)"
+                ) from None
             raise WorkspaceError(f"cannot read the git repository at {repo}: {exc}") from None
-        if inside != "true":
-            raise WorkspaceError(
-                f"{repo} is a bare repository or a .git directory; Honk needs a checkout "
-                "with a working tree (pass --repo with a clone)"
-            )
-        toplevel = Path(git("rev-parse", "--show-toplevel", cwd=repo))
-        return cls(toplevel, worktrees_root)
+        _inside, toplevel, common = out.splitlines()
+        common_dir = Path(common)
+        return cls(Path(toplevel), worktrees_root,
+                   common_dir if common_dir.is_absolute() else repo / common_dir)
 
     def default_target(self) -> str:
         """The branch checked out in the repository; refuse a detached HEAD."""
@@ -181,23 +186,10 @@ class GitWorkspace:
             ) from None
         return Worktree(path=path, branch=branch, target=target, base_commit=base)
 
-    @contextmanager
-    def _worktree_admin_lock(self) -> Iterator[None]:
-        """Serialize `git worktree add/remove` on one repository.
-
-        Git does not lock its worktree admin files: two changes cut at the same moment (two
-        requests sent quickly, another Honk) fail with "failed to read .../commondir". An
-        flock in the repository's git dir excludes other threads and processes alike.
-        """
-        common = Path(git("rev-parse", "--git-common-dir", cwd=self.repo))
-        if not common.is_absolute():
-            common = self.repo / common
-        with open(common / "honk-worktrees.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _worktree_admin_lock(self) -> AbstractContextManager[None]:
+        if self._common_dir is None:
+            self._common_dir = common_git_dir(self.repo)
+        return worktree_admin_lock(self._common_dir)
 
     def attach(self, path: Path, branch: str, target: str, base_commit: str) -> Worktree:
         """Re-open an existing worktree (to resume a change) after checking it is what we think."""
@@ -275,17 +267,20 @@ class GitWorkspace:
 
     def remove(self, wt: Worktree, *, delete_branch: bool = True) -> None:
         """Remove the worktree (and its branch); safe to call again."""
-        registered = str(wt.path.resolve()) in self._registered_worktrees()
-        if registered:
-            with self._worktree_admin_lock():
+        # Listing reads every worktree's admin dir: it must not run while another is removed.
+        with self._worktree_admin_lock():
+            if str(wt.path.resolve()) in self._registered_worktrees():
                 git("worktree", "remove", "--force", "--force", str(wt.path), cwd=self.repo)
-        elif wt.path.is_dir() and wt.path.resolve().is_relative_to(self.worktrees_root.resolve()):
-            shutil.rmtree(wt.path)  # a leftover directory git no longer knows about
-        git("worktree", "prune", cwd=self.repo)
-        if delete_branch and git_ok(
-            "show-ref", "--verify", "--quiet", f"refs/heads/{wt.branch}", cwd=self.repo
-        ):
-            git("branch", "-D", wt.branch, cwd=self.repo)
+            elif wt.path.is_dir() and wt.path.resolve().is_relative_to(
+                self.worktrees_root.resolve()
+            ):
+                shutil.rmtree(wt.path)  # a leftover directory git no longer knows about
+            git("worktree", "prune", cwd=self.repo)
+            # `branch -D` lists the worktrees too (is the branch checked out somewhere?).
+            if delete_branch and git_ok(
+                "show-ref", "--verify", "--quiet", f"refs/heads/{wt.branch}", cwd=self.repo
+            ):
+                git("branch", "-D", wt.branch, cwd=self.repo)
 
     # ---- helpers --------------------------------------------------------------------------
 

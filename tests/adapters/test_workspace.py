@@ -62,6 +62,23 @@ def test_open_refuses_a_bare_repository(repo: RepoWithRemote, tmp_path: Path) ->
         GitWorkspace.open(repo.remote, tmp_path / "wts")
 
 
+def test_open_refuses_a_dot_git_directory(repo: RepoWithRemote, tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"\.git directory.*--repo"):
+        GitWorkspace.open(repo.path / ".git", tmp_path / "wts")
+
+
+def test_open_from_a_subdirectory_finds_the_top_level(repo: RepoWithRemote,
+                                                       tmp_path: Path) -> None:
+    sub = repo.path / "src" / "deep"
+    sub.mkdir(parents=True)
+    workspace = GitWorkspace.open(sub, tmp_path / "wts")
+    assert workspace.repo == repo.path
+    wt = workspace.create("sub01", "from a subdirectory", "main")  # takes the admin lock
+    assert (repo.path / ".git" / "honk-worktrees.lock").is_file()
+    workspace.remove(wt)
+    assert not wt.path.exists()
+
+
 def test_default_target_is_the_current_branch(ws: GitWorkspace, repo: RepoWithRemote) -> None:
     assert ws.default_target() == "main"
     repo.git("checkout", "-q", "-b", "feature")
@@ -374,16 +391,48 @@ def test_count_lines_ignores_headers() -> None:
     assert count_lines(diff) == (1, 1)
 
 
-def test_changes_cut_at_the_same_moment_all_get_their_worktree(repo: RepoWithRemote,
-                                                                tmp_path: Path) -> None:
+def test_changes_cut_and_removed_at_the_same_moment_all_succeed(repo: RepoWithRemote,
+                                                               tmp_path: Path) -> None:
+    """Git does not lock its worktree admin files: two adds at once fail ("failed to read
+    .../commondir"), and a `worktree list` while another worktree is removed fails ("Invalid
+    path .git/worktrees/<name>"), so adds, removes and listings share one lock."""
     from concurrent.futures import ThreadPoolExecutor
 
     workspace = GitWorkspace.open(repo.path, tmp_path / "concurrent")
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        made = list(pool.map(lambda i: workspace.create(f"c{i:02d}", f"change {i}", "main"),
-                             range(16)))
-    assert sorted(w.path.name for w in made) == [f"c{i:02d}" for i in range(16)]
-    assert all((w.path / "README.md").is_file() for w in made)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(workspace.remove, made))
-    assert not any(w.path.exists() for w in made)
+    for round_ in range(3):
+        names = [f"r{round_}c{i:02d}" for i in range(16)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            made = list(pool.map(lambda name: workspace.create(name, "at once", "main"), names))
+        assert sorted(w.path.name for w in made) == names
+        assert all((w.path / "README.md").is_file() for w in made)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(workspace.remove, made))
+        assert not any(w.path.exists() for w in made)
+    assert repo.git("worktree", "list").count("\n") == 0  # only the main checkout is left
+    assert "honk/" not in repo.git("branch", "--list")
+
+
+def test_create_and_remove_wait_while_another_honk_holds_the_worktree_lock(
+    repo: RepoWithRemote, tmp_path: Path
+) -> None:
+    """The lock is an flock in the shared git dir, so another process (a second Honk, the
+    merger's scratch worktree) excludes this one; here a second open file stands for it."""
+    import threading
+
+    from desktop.adapters.worktree_admin import common_git_dir, worktree_admin_lock
+
+    workspace = GitWorkspace.open(repo.path, tmp_path / "locked")
+    wt = workspace.create("held01", "held", "main")
+    with worktree_admin_lock(common_git_dir(repo.path)):
+        remover = threading.Thread(target=workspace.remove, args=(wt,))
+        creator = threading.Thread(target=workspace.create, args=("held02", "held", "main"))
+        remover.start()
+        creator.start()
+        remover.join(0.5)
+        creator.join(0.01)
+        assert remover.is_alive() and creator.is_alive()  # both wait for the lock
+        assert wt.path.is_dir() and not (tmp_path / "locked" / "held02").exists()
+    remover.join(10)
+    creator.join(10)
+    assert not wt.path.exists()
+    assert (tmp_path / "locked" / "held02" / "README.md").is_file()
