@@ -3,14 +3,19 @@
 Each line is a QTextBlock whose block format carries its kind (added, removed, preview...),
 so backgrounds span the full width and the highlighter only adds token colours. Streaming
 previews append to the end or grow at a cursor mid-document; nothing is re-rendered per delta.
+
+A big batch of lines (a whole file's diff) goes in uncoloured: the lines in view are coloured
+at once and the rest in short slices between events, so a 5,000-line diff does not hold the
+window while every line is run through the token regexes.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -31,6 +36,10 @@ __all__ = ["KINDS", "DiffPane", "Line"]
 KINDS = ("ctx", "add", "del", "hunk", "meta", "filler", "pre_old", "pre_new", "pre_head", "note")
 _KIND_PROP = QTextFormat.Property.UserProperty + 1
 Line = tuple[str, str, str]  # (kind, gutter, text)
+# Batches longer than this go in uncoloured and are coloured visible-first, then in slices.
+_COLOUR_LATER_OVER = 200
+_SLICE_S = 0.004  # colouring per event-loop pass: a quarter of a frame
+_SLICE_LINES = 64  # lines per range coloured in one go (about 1 ms)
 
 _KEYWORDS_TEXT = (
     "abstract as async await break case catch class const continue data def default defer "
@@ -71,6 +80,7 @@ class _Highlighter(QSyntaxHighlighter):
         self.pane = pane
         self._cache: dict[tuple[str, bool], QTextCharFormat] = {}
         self._built_for: dict[str, QColor] | None = None
+        self.deferring = False  # a big batch is going in: leave its lines for later
         self.set_language("")
 
     def set_language(self, path: str) -> None:
@@ -97,6 +107,8 @@ class _Highlighter(QSyntaxHighlighter):
         return self._cache
 
     def highlightBlock(self, text: str) -> None:
+        if self.deferring:
+            return
         formats = self._formats()
         kind = KINDS[self.currentBlock().blockFormat().intProperty(_KIND_PROP)]
         gutter = self.pane.gutter_width
@@ -143,6 +155,11 @@ class DiffPane(QPlainTextEdit):
         self.hunks: list[int] = []  # block numbers of hunk headers
         self._block_formats = {k: self._block_format(k) for k in KINDS}
         self._empty = True
+        self._colour_next = 0  # first block the background colouring has not reached
+        self._colouring = QTimer(self)
+        self._colouring.setInterval(0)
+        self._colouring.timeout.connect(self._colour_slice)
+        self.verticalScrollBar().valueChanged.connect(self._colour_visible)
 
     def _block_format(self, kind: str) -> QTextBlockFormat:
         fmt = QTextBlockFormat()
@@ -153,12 +170,28 @@ class DiffPane(QPlainTextEdit):
 
     def reset(self, path: str = "") -> None:
         self.highlighter.set_language(path)
+        self._colouring.stop()
         self.document().clear()
         self.hunks = []
         self._empty = True
 
     def add_lines(self, lines: Iterable[Line]) -> None:
-        """Append lines (kind, gutter, text) in one edit block."""
+        """Append lines (kind, gutter, text) in one edit block; a big batch is coloured later."""
+        lines = list(lines)
+        later = len(lines) > _COLOUR_LATER_OVER
+        if later:
+            self.highlighter.deferring = True
+            if not self._colouring.isActive():
+                self._colour_next = self.block_count() - 1 if not self._empty else 0
+        try:
+            self._insert_lines(lines)
+        finally:
+            self.highlighter.deferring = False
+        if later:
+            self._colouring.start()
+            self._colour_visible()
+
+    def _insert_lines(self, lines: list[Line]) -> None:
         doc: QTextDocument = self.document()
         cursor = QTextCursor(doc)
         cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -173,6 +206,47 @@ class DiffPane(QPlainTextEdit):
                 self.hunks.append(cursor.blockNumber())
             cursor.insertText(gutter + text)
         cursor.endEditBlock()
+
+    def colouring_pending(self) -> bool:
+        """Whether lines of a big batch are still waiting for their token colours."""
+        return self._colouring.isActive()
+
+    def _colour_blocks(self, first: int, last: int) -> None:
+        """Run the highlighter over lines ``first``..``last`` in one document change.
+
+        An empty format merged over the range changes nothing but is a content change, so the
+        highlighter colours the range inside it and the layout is updated once; colouring
+        block by block (rehighlightBlock) updates the layout per block, 20 times the cost.
+        """
+        doc = self.document()
+        start, end = doc.findBlockByNumber(first), doc.findBlockByNumber(last)
+        if not start.isValid():
+            return
+        if not end.isValid():
+            end = doc.lastBlock()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(start.position())
+        cursor.setPosition(end.position() + end.length() - 1, QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(QTextCharFormat())
+
+    def _colour_visible(self, *_: object) -> None:
+        """Colour the lines in view now (after a big batch, and as the user scrolls to more)."""
+        if not self._colouring.isActive():
+            return
+        first = self.firstVisibleBlock().blockNumber()
+        last = self.cursorForPosition(QPoint(0, self.viewport().height())).blockNumber()
+        self._colour_blocks(first, max(first, last))
+
+    def _colour_slice(self) -> None:
+        """Colour the next lines of a big batch for about ``_SLICE_S``; stop at the end."""
+        deadline = time.perf_counter() + _SLICE_S
+        count = self.block_count()
+        while self._colour_next < count and time.perf_counter() < deadline:
+            last = min(count, self._colour_next + _SLICE_LINES) - 1
+            self._colour_blocks(self._colour_next, last)
+            self._colour_next = last + 1
+        if self._colour_next >= count:
+            self._colouring.stop()
 
     def append_text(self, text: str, kind: str, gutter: str) -> None:
         """Append streamed text to the last line; each newline starts a new ``kind`` line."""
@@ -224,6 +298,8 @@ class DiffPane(QPlainTextEdit):
             last = last.next()
         if last == block:
             return
+        if self._colouring.isActive():  # numbers after ``block`` shift up: go back to it
+            self._colour_next = min(self._colour_next, block.blockNumber())
         cursor = QTextCursor(self.document())
         cursor.setPosition(block.position() + block.length() - 1)
         cursor.setPosition(last.position() + last.length() - 1, QTextCursor.MoveMode.KeepAnchor)
