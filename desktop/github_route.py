@@ -39,13 +39,25 @@ def pull_request_body(review: Review) -> str:
 
 async def merge_via_github(review: Review, commit: str, token: str, home: Path,
                            notify: Callable[[str], None]) -> Merged:
-    """Merge ``commit`` through a pull request; ``notify`` tells the person what happens."""
+    """Merge ``commit`` through a pull request; ``notify`` tells the person what happens.
+
+    A retry whose first try merged on GitHub but was cut before it was recorded finds that
+    pull request merged with this very commit and records it: nothing is pushed or merged twice.
+    """
     m, view = review.config.merge, review.view
     owner, repo = m.github_repo.split("/", 1)
-    merger = GitMerger(Path(view.repo), home / "scratch")
-    await asyncio.to_thread(merger.push_branch, branch=view.branch, sha=commit, remote=m.remote)
+    method = "rebase" if m.method == "rebase" else "merge"
     try:
         async with GitHubClient(token, base_url=m.github_api) as gh:
+            done = await gh.find_merged_pull(owner, repo, view.branch, m.target, commit)
+            if done is not None:
+                notify(f"pull request #{done.number} was already merged: {done.url}")
+                return Merged(change=view.id, commit=commit, target=m.target,
+                              remote=m.github_repo, merged_commit=done.merge_commit_sha or commit,
+                              method=method, already_merged=True, pull_request=done.url)
+            merger = GitMerger(Path(view.repo), home / "scratch")
+            await asyncio.to_thread(merger.push_branch, branch=view.branch, sha=commit,
+                                    remote=m.remote)
             pr = await gh.create_pull(owner, repo, view.branch, m.target,
                                       view.request.splitlines()[0][:72], pull_request_body(review))
             notify(f"pull request #{pr.number} open: {pr.url}")
@@ -60,11 +72,9 @@ async def merge_via_github(review: Review, commit: str, token: str, home: Path,
             if status.state == "pending":
                 raise MergeError(f"checks still pending on #{pr.number} after "
                                  f"{CHECKS_TIMEOUT_S:.0f} s: {status.summary()}")
-            method = "rebase" if m.method == "rebase" else "merge"
             merged = await gh.merge_pull(owner, repo, pr.number, commit, method,
                                          f"Merge Honk change {view.id} (#{pr.number})")
     except GitHubError as exc:
         raise MergeError(f"GitHub refused the merge: {exc}") from None
     return Merged(change=view.id, commit=commit, target=m.target, remote=m.github_repo,
                   merged_commit=merged, method=method, pull_request=pr.url)
-

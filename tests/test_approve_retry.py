@@ -14,17 +14,14 @@ from pathlib import Path
 import pytest
 
 from desktop.adapters.audit_log import AuditLog
-from desktop.adapters.journal import ChangeJournal
 from desktop.core.audit import AuditRecord, utc_now_iso
-from desktop.core.events import Event, Merged, StageFinished, event_to_dict
+from desktop.core.events import Merged, StageFinished
 from desktop.core.stages import Stage
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
+from tests.helpers.approvals import Capsys, audit_actions, journal, journal_append, start_change
 from tests.helpers.gitrepo import RepoWithRemote, run_git
-from tests.helpers.honk_toml import OK, configure, honk_toml
 from tests.helpers.scripted_api import cli, scripted_api
-
-Capsys = pytest.CaptureFixture[str]
 
 
 @pytest.fixture
@@ -33,14 +30,6 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
               edit_turn("app/greeting.py", '"Hej"', '"Hej hej"'), text_turn("Doubled.")]
     with scripted_api(monkeypatch, script) as server:
         yield server
-
-
-def start_change(repo: RepoWithRemote, capsys: Capsys, require: tuple[str, ...] = ("verified",)
-                 ) -> tuple[str, str]:
-    configure(repo, honk_toml(OK, require=require), push=True)
-    code, lines, out = cli(capsys, "run", "Swedish greeting", "--repo", str(repo.path), "--json")
-    assert code == 0 and lines[-1]["state"] == "awaiting_approval", out
-    return str(lines[-1]["change"]), str(lines[-1]["commit"])
 
 
 def cut_approve(repo: RepoWithRemote, tmp_path: Path, hook: str, *args: str) -> None:
@@ -58,29 +47,6 @@ def cut_approve(repo: RepoWithRemote, tmp_path: Path, hook: str, *args: str) -> 
         assert proc.wait(timeout=60) == -9
     finally:
         script.unlink()
-
-
-def audit_actions(change: str) -> list[tuple[str, str]]:
-    log = AuditLog(Path(os.environ["HONK_HOME"]) / "audit.sqlite3")
-    assert log.verify().ok, log.verify()
-    return [(r.record.action, r.record.commit_sha) for r in log.find(change)]
-
-
-def journal(change: str) -> list[dict[str, object]]:
-    store = ChangeJournal(Path(os.environ["HONK_HOME"]) / "journal.sqlite3")
-    try:
-        return [event_to_dict(e) for e in store.events(change)]
-    finally:
-        store.close()
-
-
-def journal_append(*events: Event) -> None:
-    store = ChangeJournal(Path(os.environ["HONK_HOME"]) / "journal.sqlite3")
-    try:
-        for event in events:
-            store.append(event)
-    finally:
-        store.close()
 
 
 def merged_once(repo: RepoWithRemote, change: str, commit: str) -> None:

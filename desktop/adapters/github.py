@@ -216,6 +216,20 @@ class GitHubClient:
         found = [self._pull(item) for item in data]
         return next((pr for pr in found if pr.head_ref == head and pr.base_ref == base), None)
 
+    async def find_merged_pull(self, owner: str, repo: str, head: str, base: str,
+                               sha: str) -> PullRequest | None:
+        """The PR from ``head`` into ``base`` already merged with ``sha`` as its head, if any:
+        a retried approval whose first try merged on GitHub but never recorded it."""
+        data = await self._request("GET", f"{self._repo(owner, repo)}/pulls",
+                                   params={"state": "closed", "head": f"{owner}:{head}",
+                                           "base": base, "per_page": "100"})
+        if not isinstance(data, list):
+            raise self._shape("GET", "pulls", "a list")
+        for pr in map(self._pull, data):
+            if pr.merged and pr.head_sha == sha and (pr.head_ref, pr.base_ref) == (head, base):
+                return pr
+        return None
+
     async def get_pull(self, owner: str, repo: str, number: int) -> PullRequest:
         """The PR as GitHub sees it now."""
         return self._pull(await self._request("GET", f"{self._repo(owner, repo)}/pulls/{number}"))
@@ -379,7 +393,9 @@ class GitHubClient:
                 state=str(data["state"]), title=str(data["title"]),
                 body=str(data.get("body") or ""), head_ref=str(data["head"]["ref"]),
                 head_sha=str(data["head"]["sha"]), base_ref=str(data["base"]["ref"]),
-                merged=bool(data.get("merged")), mergeable=data.get("mergeable"),
+                # A listed PR (GitHub's "pull request simple") has merged_at but no merged.
+                merged=bool(data.get("merged")) or data.get("merged_at") is not None,
+                mergeable=data.get("mergeable"),
                 merge_commit_sha=data.get("merge_commit_sha"),
             )
         except (KeyError, TypeError, ValueError):

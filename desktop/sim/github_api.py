@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +35,7 @@ _BOT_ENV = {
 }
 _NOT_MERGEABLE = "Pull Request is not mergeable"
 _HEAD_CHANGED = "Head branch was modified. Review and try the merge again."
+_NOT_LISTED = ("merged", "mergeable", "mergeable_state", "merged_by")
 
 
 def _now() -> str:
@@ -95,6 +96,9 @@ class FakeGitHub:
         self.prefix = prefix.rstrip("/")  # "/api/v3" plays GitHub Enterprise
         self.required_checks = tuple(required_checks)
         self.requests: list[RecordedRequest] = []
+        # Called with the PR number once a merge is done, before GitHub answers: a test cuts
+        # the client there (merged on GitHub, never heard of by the client).
+        self.after_merge: Callable[[int], None] | None = None
         self._lock = threading.Lock()
         self._pulls: dict[int, _Pull] = {}
         self._statuses: dict[str, dict[str, dict[str, Any]]] = {}  # sha -> context -> status
@@ -281,7 +285,10 @@ class FakeGitHub:
             and (head is None or head in (f"{self.owner}:{pr.head}", pr.head))
             and query.get("base", pr.base) == pr.base
         ]
-        return _Reply(200, [self._pull_json(pr) for pr in found])
+        # GitHub lists "pull request simple" objects: merged_at, but no merged or mergeable.
+        simple = [{k: v for k, v in self._pull_json(pr).items() if k not in _NOT_LISTED}
+                  for pr in found]
+        return _Reply(200, simple)
 
     def _create_pull(self, *, query: dict[str, str], body: Any) -> _Reply:
         if not isinstance(body, dict):
@@ -357,6 +364,8 @@ class FakeGitHub:
             return _error(405, "Base branch was modified. Review and try the merge again.")
         pr.state, pr.merged, pr.merged_at = "closed", True, _now()
         pr.merge_commit_sha, pr.merged_head_sha = new, head_sha
+        if self.after_merge is not None:
+            self.after_merge(pr.number)
         return _Reply(200, {"sha": new, "merged": True,
                             "message": "Pull Request successfully merged"})
 

@@ -264,3 +264,18 @@ async def test_bad_call_arguments_are_named(gh: GitHubClient, approved: str) -> 
         await gh.merge_pull("acme", "app", 1, approved, "ff-only", "t")
     with pytest.raises(ValueError, match="approved sha = 'abc'"):
         await gh.merge_pull("acme", "app", 1, "abc", "merge", "t")
+
+
+async def test_find_merged_pull_knows_a_merge_by_its_head_commit_only(
+        gh: GitHubClient, sim: FakeGitHub, repo: RepoWithRemote, approved: str) -> None:
+    number = await open_pr(gh)
+    assert await gh.find_merged_pull("acme", "app", BRANCH, "main", approved) is None  # open
+    await gh.merge_pull("acme", "app", number, approved, "merge", "t")
+    listed = await gh._request("GET", "/repos/acme/app/pulls", params={"state": "closed"})
+    assert "merged" not in listed[0] and listed[0]["merged_at"]  # GitHub's list shape
+    found = await gh.find_merged_pull("acme", "app", BRANCH, "main", approved)
+    assert found is not None
+    assert (found.number, found.merged, found.merge_commit_sha) == (number, True,
+                                                                    remote_main(repo))
+    assert await gh.find_merged_pull("acme", "app", BRANCH, "main", "f" * 40) is None
+    assert await gh.find_merged_pull("acme", "app", BRANCH, "release", approved) is None

@@ -40,14 +40,16 @@ SWEDISH = Verifier("greeting-is-swedish", [
 
 
 def honk_toml(*verifiers: Verifier, judge: bool = False, require: Sequence[str] | None = None,
-              target: str = "main", remote: str = "origin", extra: str = "") -> str:
+              target: str = "main", remote: str = "origin", merge: str = "",
+              extra: str = "") -> str:
     """A honk.toml: the verifiers, the judge on or off, a ``[merge]`` table when ``require``
-    is given, then ``extra`` (more tables, verbatim)."""
+    is given (with the ``merge`` lines added to it), then ``extra`` (more tables, verbatim)."""
     parts = [v.toml() for v in verifiers]
     parts.append(f"[judge]\nenabled = {'true' if judge else 'false'}\n")
     if require is not None:
         parts.append(f'[merge]\ntarget = "{target}"\nremote = "{remote}"\n'
-                     f"require = [{', '.join(json.dumps(g) for g in require)}]\n")
+                     f"require = [{', '.join(json.dumps(g) for g in require)}]\n"
+                     + (merge.strip("\n") + "\n" if merge else ""))
     if extra:
         parts.append(extra.strip("\n") + "\n")
     return "\n".join(parts)
