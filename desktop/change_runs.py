@@ -18,7 +18,7 @@ from desktop.core.stages import ChangeState, Stage
 if TYPE_CHECKING:
     from desktop.adapters.workspace import GitWorkspace, Worktree
     from desktop.changes import ChangeService
-    from desktop.core.pipeline import ChangeContext
+    from desktop.core.pipeline import ChangeContext, Step
     from desktop.core.state import ChangeView
 
 __all__ = ["reject_locked", "reopen", "resume_locked", "revise_locked", "run_locked"]
@@ -26,9 +26,10 @@ __all__ = ["reject_locked", "reopen", "resume_locked", "revise_locked", "run_loc
 
 async def run_locked(
     service: ChangeService, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree,
-    *, start_at: Stage = Stage.AGENT,
+    *, start_at: Stage = Stage.AGENT, steps: list[Step] | None = None,
 ) -> ChangeState:
-    """Run the pipeline from ``start_at``; every event is journalled before it is reported."""
+    """Run the pipeline (``steps``, or the config's) from ``start_at``; every event is
+    journalled before it is reported."""
     from desktop.adapters.journal_writer import OrderedEmitter
 
     # The run's events are journalled by the writer thread, so the loop (which the window
@@ -37,7 +38,7 @@ async def run_locked(
                              asyncio.get_running_loop())
     ctx.emit = emitter.emit
     try:
-        state = await _pipeline_run(service, ctx, workspace, worktree, start_at)
+        state = await _pipeline_run(service, ctx, workspace, worktree, start_at, steps)
     except BaseException:
         with contextlib.suppress(Exception):  # the run's own failure is the one to raise
             await emitter.flush()
@@ -50,7 +51,7 @@ async def run_locked(
 
 async def _pipeline_run(
     service: ChangeService, ctx: ChangeContext, workspace: GitWorkspace, worktree: Worktree,
-    start_at: Stage,
+    start_at: Stage, steps: list[Step] | None,
 ) -> ChangeState:
     from desktop.change_steps import pipeline_steps
     from desktop.core.pipeline import Pipeline
@@ -65,7 +66,9 @@ async def _pipeline_run(
                                 "earlier run that died"))
     service.warm_up()  # a no-op when the app warmed up; else one pause, on this thread
     await service.offload(service.prepare_run)
-    pipeline = Pipeline(pipeline_steps(service, ctx, workspace, worktree))
+    if steps is None:
+        steps = pipeline_steps(service, ctx, workspace, worktree)
+    pipeline = Pipeline(steps)
     return await pipeline.run(ctx, start_at=start_at)
 
 
@@ -104,8 +107,8 @@ async def resume_locked(service: ChangeService, change_id: str) -> ChangeState:
     # starts from the build, whose artifact path and sha256 only live in that run.
     start = {Stage.AGENT: Stage.AGENT, Stage.COMMIT: Stage.VERIFY,
              Stage.INSTALL: Stage.BUILD}.get(last, last)
-    stages_here = {step.stage for step in pipeline_steps(service, ctx, workspace, worktree)}
-    if start not in stages_here:
+    steps = pipeline_steps(service, ctx, workspace, worktree)  # built once, run below
+    if start not in {step.stage for step in steps}:
         start = Stage.VERIFY
     if start is Stage.AGENT:
         diff = await service.offload(workspace.diff, worktree)
@@ -115,7 +118,7 @@ async def resume_locked(service: ChangeService, change_id: str) -> ChangeState:
     service.bus.emit(
         Notice(change=view.id, level="info", message=f"resumed from the {start.value} stage")
     )
-    return await run_locked(service, ctx, workspace, worktree, start_at=start)
+    return await run_locked(service, ctx, workspace, worktree, start_at=start, steps=steps)
 
 
 async def revise_locked(service: ChangeService, change_id: str, text: str) -> ChangeState:
