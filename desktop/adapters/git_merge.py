@@ -149,14 +149,17 @@ class GitMerger:
         start = approved if method == "rebase" else tip
         common = common_git_dir(self.repo)
         with worktree_admin_lock(common):
-            git("worktree", "add", "--detach", "--quiet", str(scratch), start, cwd=self.repo)
+            # Hooks here (post-checkout, merge and rebase hooks) run from the tree being
+            # merged, which the agent wrote: like the commit step's hooks, no secrets for them.
+            git("worktree", "add", "--detach", "--quiet", str(scratch), start, cwd=self.repo,
+                without_secrets=True)
         try:
             try:
                 if method == "rebase":
-                    git("rebase", "--quiet", tip, cwd=scratch)
+                    git("rebase", "--quiet", tip, cwd=scratch, without_secrets=True)
                 else:
                     git("merge", "--no-ff", "--no-edit", "--quiet", "-m", message, approved,
-                        cwd=scratch)
+                        cwd=scratch, without_secrets=True)
             except GitError as exc:
                 files = git("diff", "--name-only", "--diff-filter=U", cwd=scratch).splitlines()
                 if not files:

@@ -154,29 +154,80 @@ def test_screenshots_text_is_not_searched_without_ocr() -> None:
     pytest.skip(f"{folder} exists but no OCR engine is installed: its text is not searched")
 
 
+HOOKS = ("pre-commit", "post-commit", "post-checkout", "pre-merge-commit", "commit-msg",
+         "post-merge", "pre-rebase", "post-rewrite")
+
+
+def install_dumping_hooks(repo: RepoWithRemote, dump: Path) -> None:
+    """Husky-style hooks (core.hooksPath in the tree, code the agent can steer) that each
+    write their environment to ``dump.<hook name>``."""
+    for name in HOOKS:
+        repo.write(f"hooks/{name}", f"#!/bin/sh\nenv > '{dump}.{name}'\n").chmod(0o755)
+    repo.git("config", "core.hooksPath", "hooks")
+
+
+def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
+    monkeypatch.setenv("FOO_SETTING", API_KEY)
+
+
+def assert_hooks_saw_no_secret(dump: Path, *hooks: str) -> None:
+    for name in hooks:
+        seen = Path(f"{dump}.{name}").read_bytes()  # the hook ran
+        assert not find_canaries(seen, f"{name} hook environment")
+
+
 def test_commit_hooks_run_without_the_secrets(
         repo: RepoWithRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    # Hooks from the repo (husky-style core.hooksPath): code the agent can steer, which the
-    # commit step runs. They get no key or token, under any name; git's identity stays.
+    # The commit step runs the repo's hooks. They get no key or token, under any name; git's
+    # identity stays.
     dump = tmp_path / "hook-env"
-    hook = repo.write("hooks/pre-commit", f"#!/bin/sh\nenv > '{dump}.pre'\n")
-    hook.chmod(0o755)
-    repo.write("hooks/post-commit", f"#!/bin/sh\nenv > '{dump}.post'\n").chmod(0o755)
-    repo.git("config", "core.hooksPath", "hooks")
+    install_dumping_hooks(repo, dump)
     repo.write("honk.toml", '[judge]\nenabled = false\n\n[[verify]]\nname = "ok"\n'
                             'command = ["true"]\n')
     repo.commit_all("hooks")
     script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
     with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-        monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
-        monkeypatch.setenv("FOO_SETTING", API_KEY)
+        secrets_in_env(monkeypatch)
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
         run = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
     assert run.code == 0, run.err
     assert run.events[-1]["state"] == "awaiting_approval"
-    for suffix in (".pre", ".post"):
-        seen = Path(f"{dump}{suffix}").read_bytes()
-        assert b"GIT_AUTHOR_NAME=Test Engineer" in seen
-        assert not find_canaries(seen, f"hook environment{suffix}")
+    assert_hooks_saw_no_secret(dump, "pre-commit", "post-commit")
+    assert b"GIT_AUTHOR_NAME=Test Engineer" in Path(f"{dump}.pre-commit").read_bytes()
+
+
+@pytest.mark.parametrize(("method", "hooks"), [
+    ("merge", ("post-checkout", "pre-merge-commit", "post-merge")),
+    ("rebase", ("post-checkout", "pre-rebase", "post-rewrite")),
+])
+def test_merge_hooks_in_the_scratch_worktree_run_without_the_secrets(
+        repo: RepoWithRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], method: str, hooks: tuple[str, ...]) -> None:
+    # The target moved after the change was cut, so approval merges (or rebases) in a
+    # scratch worktree of the tree being merged: its hooks are the agent's to steer too.
+    dump = tmp_path / "hook-env"
+    install_dumping_hooks(repo, dump)
+    repo.write("honk.toml", '[judge]\nenabled = false\n\n[[verify]]\nname = "ok"\n'
+                            'command = ["true"]\n\n[merge]\ntarget = "main"\n'
+                            f'method = "{method}"\nrequire = ["verified"]\n')
+    repo.commit_all("hooks")
+    repo.git("push", "-q", "origin", "main")
+    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
+    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
+        secrets_in_env(monkeypatch)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        run = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
+        assert run.code == 0, run.err
+        repo.write("NOTES.md", "someone else's change\n")
+        repo.commit_all("meanwhile on main")
+        repo.git("push", "-q", "origin", "main")
+        for name in HOOKS:
+            Path(f"{dump}.{name}").unlink(missing_ok=True)
+        approve = honk(capsys, "approve", str(run.events[-1]["change"]), "--json")
+    assert approve.code == 0, approve.out + approve.err
+    [merged] = [e for e in approve.events if e["type"] == "merged"]
+    assert merged["method"] == method
+    assert_hooks_saw_no_secret(dump, *hooks)
