@@ -227,7 +227,20 @@ class DiffPane(QPlainTextEdit):
         cursor = QTextCursor(doc)
         cursor.setPosition(start.position())
         cursor.setPosition(end.position() + end.length() - 1, QTextCursor.MoveMode.KeepAnchor)
-        cursor.mergeCharFormat(QTextCharFormat())
+        layout = doc.documentLayout()
+        # Out of view, nothing on screen changes: the layout's "repaint everything" signal
+        # would cost a full viewport paint per range.
+        quiet = not self._in_view(first, last)
+        was = layout.blockSignals(quiet)
+        try:
+            cursor.mergeCharFormat(QTextCharFormat())
+        finally:
+            layout.blockSignals(was)
+
+    def _in_view(self, first: int, last: int) -> bool:
+        top = self.firstVisibleBlock().blockNumber()
+        bottom = self.cursorForPosition(QPoint(0, self.viewport().height())).blockNumber()
+        return first <= bottom and last >= top
 
     def _colour_visible(self, *_: object) -> None:
         """Colour the lines in view now (after a big batch, and as the user scrolls to more)."""
