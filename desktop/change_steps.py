@@ -80,7 +80,9 @@ def pipeline_steps(
     config = ctx.config
     offload = service.offload
     ledger = service.ledger(ctx.change_id)
-    runner = VerifierRunner(config.verify, secrets=service.secret_values, ledger=ledger)
+    tool_cache = service.home / "tool-cache"  # boxed commands' Gradle and Android homes
+    runner = VerifierRunner(config.verify, secrets=service.secret_values, ledger=ledger,
+                            tool_cache=tool_cache)
     settings = AgentSettings(
         model=ctx.model,
         max_turns=config.agent.max_turns,
@@ -112,7 +114,8 @@ def pipeline_steps(
     if config.judge.enabled:
         steps.append(_judge_step(service, ctx, workspace, worktree))
     if config.build is not None:
-        steps.append(BuildStep(config.build, secrets=service.secret_values, ledger=ledger))
+        steps.append(BuildStep(config.build, secrets=service.secret_values, ledger=ledger,
+                               tool_cache=tool_cache))
     if config.device is not None and service.installer_for is not None:
         installer = service.installer_for(config.device, ctx.device)
         if installer is not None:

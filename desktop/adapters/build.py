@@ -128,8 +128,10 @@ class BuildStep:
         progress_every: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         ledger: ProcessLedger | None = None,
+        tool_cache: Path | None = None,
     ) -> None:
         self._ledger = ledger  # the running build, so a killed Honk's orphans can be reaped
+        self._tool_cache = tool_cache  # boxed builds' Gradle and Android homes
         self.config = config
         self.max_returns = max_returns
         self._secrets = secrets
@@ -192,7 +194,8 @@ class BuildStep:
         secrets = list(self._secrets())
         env = scrubbed_env(os.environ, secrets)
         box = await sandbox_command(
-            self.config.command, worktree, self.config.sandbox, env, what="build"
+            self.config.command, worktree, self.config.sandbox, env, what="build",
+            tool_cache=self._tool_cache,
         )
         if box.error:
             return box.error

@@ -7,6 +7,14 @@ read-only, the toolchain it needs read-only, the git repository's common dir rea
 ``git status`` works but hooks, config and refs cannot be planted), its worktree read-write,
 an empty private ``/tmp`` and ``HOME``, and no network unless the policy allows one.
 
+Mobile toolchains come along without configuration: the SDK and JDK that ``ANDROID_HOME``,
+``ANDROID_SDK_ROOT`` and ``JAVA_HOME`` name are mounted read-only, and Gradle's and Android's
+per-user homes (``GRADLE_USER_HOME``, ``ANDROID_USER_HOME``) point at Honk's own persistent
+copies under its tool cache. So builds keep their downloads between runs, the debug key
+stays the same (an update installs over the last build), and the engineer's own
+``~/.gradle`` (signing passwords in gradle.properties, init scripts) and ``~/.android``
+(the adb key) are never seen or written by code the agent wrote.
+
 This module only builds the argv (and probes that bwrap can run); ``commands.run_command``
 runs it, so timeouts, process-group kills and the ledger work exactly as without a box.
 """
@@ -35,6 +43,8 @@ __all__ = [
     "git_common_dir",
     "probe_bwrap",
     "sandbox_command",
+    "tool_homes",
+    "toolchain_dirs",
 ]
 
 # The system, read-only. Symlinks among them (/bin -> usr/bin) are recreated as symlinks.
@@ -46,6 +56,13 @@ _ETC_SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshado
 _ETC_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
 # The session's runtime dir (D-Bus, keyring, agents) is never mounted; do not point at it.
 _DROP_ENV = ("XDG_RUNTIME_DIR",)
+# Variables naming an installed toolchain: mounted read-only when they name a directory.
+_TOOLCHAIN_VARS = ("ANDROID_HOME", "ANDROID_SDK_ROOT", "JAVA_HOME")
+# Per-user tool homes a boxed command gets as Honk's own copies: (variable, default under
+# HOME, directory name under the tool cache).
+_TOOL_HOMES = (("GRADLE_USER_HOME", ".gradle", "gradle"),
+               ("ANDROID_USER_HOME", ".android", "android"))
+_DEBUG_KEYSTORE = "debug.keystore"
 _SANDBOX_TMP = "/tmp"
 _FALLBACK_HOME = "/tmp/home"
 _PROBE_TIMEOUT = 10.0
@@ -171,8 +188,11 @@ def bwrap_argv(
     *,
     home: str,
     path_env: str,
+    read_only: Sequence[str] = (),
+    writable: Sequence[str] = (),
 ) -> list[str]:
-    """The bwrap command line that runs ``argv`` boxed in ``worktree`` under ``policy``."""
+    """The bwrap command line that runs ``argv`` boxed in ``worktree`` under ``policy``,
+    with ``read_only`` and ``writable`` mounted besides the policy's own."""
     worktree = worktree.resolve()
     wt = str(worktree)
     args = [bwrap, "--unshare-all"]
@@ -218,11 +238,11 @@ def bwrap_argv(
     common = git_common_dir(worktree)
     if common is not None and allowed(str(common)) and not _is_within(wt, str(common)):
         mounts.append((str(common), ["--ro-bind", str(common), str(common)]))
-    for p in policy.read_only:
+    for p in (*policy.read_only, *read_only):
         p = os.path.expanduser(p)
         if allowed(p):
             mounts.append((p, ["--ro-bind-try", p, p]))
-    for p in policy.writable:
+    for p in (*policy.writable, *writable):
         p = os.path.expanduser(p)
         if allowed(p):
             mounts.append((p, ["--bind-try", p, p]))
@@ -231,6 +251,62 @@ def bwrap_argv(
         args += flags
     args += ["--chdir", wt, "--", *argv]
     return args
+
+
+def toolchain_dirs(env: Mapping[str, str], home: str) -> list[str]:
+    """The SDK and JDK directories the environment names: mounted read-only.
+
+    Never the home dir itself or one of its parents (that would bring all of it back).
+    """
+    found: list[str] = []
+    for name in _TOOLCHAIN_VARS:
+        value = env.get(name, "")
+        if not os.path.isabs(value) or not os.path.isdir(value):
+            continue
+        real = os.path.realpath(value)
+        if not _is_within(home, real) and real not in found:
+            found.append(real)
+    return found
+
+
+def tool_homes(
+    env: Mapping[str, str], home: str, policy: SandboxPolicy, cache: Path
+) -> tuple[list[str], dict[str, str]]:
+    """Gradle's and Android's per-user homes as Honk's copies under ``cache``: the dirs to
+    mount writable and the variables that point there.
+
+    A home the engineer opened to the box on purpose (its path under ``[sandbox] writable``)
+    is used as it is. The engineer's debug key is copied in, so Honk's builds are signed as
+    theirs and install over an earlier build of their own.
+    """
+    opened = {os.path.normpath(os.path.expanduser(p)) for p in policy.writable}
+    mounts: list[str] = []
+    variables: dict[str, str] = {}
+    for name, default, dirname in _TOOL_HOMES:
+        own = os.path.normpath(env.get(name) or os.path.join(home, default))
+        if own in opened:
+            continue
+        copy = cache / dirname
+        copy.mkdir(parents=True, exist_ok=True, mode=0o700)
+        mounts.append(str(copy))
+        variables[name] = str(copy)
+        if name == "ANDROID_USER_HOME":
+            _copy_debug_key(Path(own) / _DEBUG_KEYSTORE, copy / _DEBUG_KEYSTORE)
+    return mounts, variables
+
+
+def _copy_debug_key(source: Path, target: Path) -> None:
+    try:
+        data = source.read_bytes()
+    except OSError:
+        return  # none yet: the first boxed build makes one in Honk's copy, and keeps it
+    try:
+        if target.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    target.write_bytes(data)
+    target.chmod(0o600)
 
 
 def _sandbox_env(env: Mapping[str, str], home: str) -> dict[str, str]:
@@ -268,13 +344,14 @@ def describe(policy: SandboxPolicy) -> str:
 
 async def sandbox_command(
     argv: Sequence[str], worktree: Path, policy: SandboxPolicy, env: Mapping[str, str],
-    *, what: str = "command",
+    *, what: str = "command", tool_cache: Path | None = None,
 ) -> Sandboxed:
     """``argv`` wrapped in bwrap as ``policy`` says, with the env it should run with.
 
     ``env`` is the already scrubbed environment the command would get unboxed. Mode "off"
     and mode "auto" without a working bwrap return ``argv`` unchanged (the latter with a
     note saying so); mode "required" without one returns an ``error`` naming bwrap.
+    ``tool_cache``: where Honk keeps the boxed commands' Gradle and Android homes.
     """
     plain = Sandboxed(tuple(argv), dict(env), boxed=False)
     if policy.mode == "off":
@@ -300,6 +377,12 @@ async def sandbox_command(
         )
     assert bwrap is not None
     home = _home(env)
-    boxed = bwrap_argv(bwrap, argv, worktree, policy, home=home, path_env=path_env)
-    return Sandboxed(tuple(boxed), _sandbox_env(env, home), True, note=f"{what}: {describe(policy)}")
+    caches: list[str] = []
+    variables: dict[str, str] = {}
+    if tool_cache is not None:
+        caches, variables = await asyncio.to_thread(tool_homes, env, home, policy, tool_cache)
+    boxed = bwrap_argv(bwrap, argv, worktree, policy, home=home, path_env=path_env,
+                       read_only=toolchain_dirs(env, home), writable=caches)
+    return Sandboxed(tuple(boxed), {**_sandbox_env(env, home), **variables}, True,
+                     note=f"{what}: {describe(policy)}")
 

@@ -51,11 +51,12 @@ class VerifierRunner:
 
     def __init__(
         self, verifiers: Iterable[VerifierConfig], *, secrets: Callable[[], Iterable[str]],
-        ledger: ProcessLedger | None = None,
+        ledger: ProcessLedger | None = None, tool_cache: Path | None = None,
     ):
         self.verifiers = tuple(verifiers)
         self._secrets = secrets
         self._ledger = ledger  # running commands, so a killed Honk's orphans can be reaped
+        self._tool_cache = tool_cache  # boxed commands' Gradle and Android homes
         self._warned = False  # "no sandbox" is said once per runner, not per verifier
 
     async def run(
@@ -69,7 +70,7 @@ class VerifierRunner:
             env = scrubbed_env(os.environ, secrets)
             box = await sandbox_command(
                 verifier.command, worktree, verifier.sandbox, env,
-                what="verifiers",
+                what="verifiers", tool_cache=self._tool_cache,
             )
             if box.error:
                 return VerifyReport(tuple(results), error=box.error)

@@ -1,0 +1,158 @@
+"""Mobile toolchains in the box without configuration: the SDK and JDK the environment names
+are there read-only; Gradle's and Android's per-user homes are Honk's own persistent copies
+(downloads kept between runs, the engineer's debug key copied in), while the engineer's own
+~/.gradle (signing passwords) and ~/.android (the adb key) stay unseen and unwritten."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.adapters.sandbox import tool_homes
+from desktop.adapters.verifiers import VerifierRunner
+from desktop.core.config import SandboxConfig, SandboxPolicy, VerifierConfig
+from desktop.core.events import Event, VerifierResult
+from tests.helpers.gitrepo import make_boxed_worktree
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                reason="bubblewrap (bwrap) is not installed; .ci/run installs it")
+
+SIGNING = "storePassword=LEAK-signing-canary-7f3a"
+ADB_KEY = "-----BEGIN PRIVATE KEY----- LEAK-adbkey-canary-91c2"
+
+# What a Gradle build touches, as a script: it prints what it found as JSON.
+PROBE = """
+import json, os, sys
+out = {}
+def read(path):
+    try:
+        return open(path).read()
+    except OSError as exc:
+        return type(exc).__name__
+def write(path):
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "w").write("x")
+        return "written"
+    except OSError as exc:
+        return type(exc).__name__
+home = os.path.expanduser("~")
+out["sdk"] = read(os.path.join(os.environ["ANDROID_HOME"], "platforms", "android-35", "android.jar"))
+out["jdk"] = read(os.path.join(os.environ["JAVA_HOME"], "release"))
+out["sdk_write"] = write(os.path.join(os.environ["ANDROID_HOME"], "pwned"))
+gradle = os.environ["GRADLE_USER_HOME"]
+out["gradle_home"] = gradle
+out["cached_before"] = read(os.path.join(gradle, "caches", "dep.jar"))
+out["cache_write"] = write(os.path.join(gradle, "caches", "dep.jar"))
+out["user_signing"] = read(os.path.join(home, ".gradle", "gradle.properties"))
+out["user_init_write"] = write(os.path.join(home, ".gradle", "init.d", "evil.gradle"))
+android = os.environ["ANDROID_USER_HOME"]
+out["debug_key"] = read(os.path.join(android, "debug.keystore"))
+out["adb_key"] = read(os.path.join(home, ".android", "adbkey"))
+print("PROBE " + json.dumps(out))
+sys.exit(1)
+"""
+
+
+def _engineer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An engineer's HOME with an SDK and a JDK in it, and secrets beside them."""
+    home = tmp_path / "site" / "home"
+    sdk = home / "Android" / "Sdk"
+    (sdk / "platforms" / "android-35").mkdir(parents=True)
+    (sdk / "platforms" / "android-35" / "android.jar").write_text("the platform")
+    jdk = home / ".jdks" / "jbr-21"
+    jdk.mkdir(parents=True)
+    (jdk / "release").write_text('JAVA_VERSION="21"')
+    (home / ".gradle").mkdir()
+    (home / ".gradle" / "gradle.properties").write_text(SIGNING + "\n")
+    (home / ".android").mkdir()
+    (home / ".android" / "adbkey").write_text(ADB_KEY + "\n")
+    (home / ".android" / "debug.keystore").write_bytes(b"the engineer's debug key")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("ANDROID_HOME", str(sdk))
+    monkeypatch.setenv("JAVA_HOME", str(jdk))
+    monkeypatch.delenv("GRADLE_USER_HOME", raising=False)
+    monkeypatch.delenv("ANDROID_USER_HOME", raising=False)
+    return home
+
+
+def _probe(worktree: Path, cache: Path, policy: SandboxPolicy | None = None) -> dict[str, str]:
+    (worktree / "probe.py").write_text(PROBE)
+    config = VerifierConfig("probe", (sys.executable, "probe.py"), 30,
+                            sandbox=policy or SandboxConfig().for_verifiers())
+    events: list[Event] = []
+    runner = VerifierRunner([config], secrets=lambda: [], tool_cache=cache)
+    asyncio.run(runner.run("c1", worktree, events.append))
+    [result] = [e for e in events if isinstance(e, VerifierResult)]
+    line = next(x for x in result.output.splitlines() if x.startswith("PROBE "))
+    found: dict[str, str] = json.loads(line[len("PROBE "):])
+    return found
+
+
+def test_the_sdk_and_jdk_are_there_read_only_and_the_engineers_secrets_are_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _engineer(tmp_path, monkeypatch)
+    box = make_boxed_worktree(tmp_path / "site")
+    cache = tmp_path / "site" / "honk-home" / "tool-cache"
+    seen = _probe(box.root, cache)
+    assert seen["sdk"] == "the platform" and seen["jdk"] == 'JAVA_VERSION="21"'
+    assert seen["sdk_write"] in ("OSError", "PermissionError")  # read-only bind: EROFS
+    assert seen["gradle_home"] == str(cache / "gradle")
+    assert seen["user_signing"] == "FileNotFoundError"
+    assert seen["adb_key"] == "FileNotFoundError"
+    assert seen["debug_key"] == "the engineer's debug key"  # builds are signed as theirs
+    assert seen["user_init_write"] == "written"  # into the private HOME, gone afterwards
+    assert not (home / ".gradle" / "init.d").exists()
+    assert sorted(p.name for p in (home / ".android").iterdir()) == ["adbkey", "debug.keystore"]
+    assert not (home / "Android" / "Sdk" / "pwned").exists()
+
+
+def test_gradles_downloads_stay_in_honks_cache_between_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _engineer(tmp_path, monkeypatch)
+    box = make_boxed_worktree(tmp_path / "site")
+    cache = tmp_path / "site" / "honk-home" / "tool-cache"
+    first = _probe(box.root, cache)
+    assert (first["cached_before"], first["cache_write"]) == ("FileNotFoundError", "written")
+    second = _probe(box.root, cache)
+    assert second["cached_before"] == "x"  # the first run's download is still there
+    assert (cache / "gradle" / "caches" / "dep.jar").read_text() == "x"
+    assert oct((cache / "gradle").stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_gradle_home_opened_on_purpose_is_used_as_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _engineer(tmp_path, monkeypatch)
+    policy = SandboxPolicy(writable=("~/.gradle",))
+    mounts, variables = tool_homes(os.environ, str(home), policy, tmp_path / "cache")
+    assert "GRADLE_USER_HOME" not in variables  # the engineer's own ~/.gradle, as configured
+    assert variables["ANDROID_USER_HOME"] == str(tmp_path / "cache" / "android")
+    assert mounts == [str(tmp_path / "cache" / "android")]
+    box = make_boxed_worktree(tmp_path / "site")
+    (box.root / "probe.py").write_text(
+        "import os, sys; print('PROBE', open(os.path.expanduser('~/.gradle/gradle.properties'))"
+        ".read()); sys.exit(1)  # failing, so the report keeps the output")
+    config = VerifierConfig("probe", (sys.executable, "probe.py"), 30, sandbox=policy)
+    events: list[Event] = []
+    asyncio.run(VerifierRunner([config], secrets=lambda: [], tool_cache=tmp_path / "cache")
+                .run("c1", box.root, events.append))
+    [result] = [e for e in events if isinstance(e, VerifierResult)]
+    assert SIGNING in result.output
+
+
+def test_no_debug_key_yet_keeps_the_one_the_first_build_makes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _engineer(tmp_path, monkeypatch)
+    (home / ".android" / "debug.keystore").unlink()
+    cache = tmp_path / "cache"
+    tool_homes(os.environ, str(home), SandboxPolicy(), cache)
+    assert not (cache / "android" / "debug.keystore").exists()
+    (cache / "android" / "debug.keystore").write_bytes(b"made by the first build")
+    tool_homes(os.environ, str(home), SandboxPolicy(), cache)
+    assert (cache / "android" / "debug.keystore").read_bytes() == b"made by the first build"
