@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.adapters.android_sdk import with_android_sdk
 from desktop.adapters.commands import CommandResult, run_command, scrubbed_env
 from desktop.adapters.process_ledger import ProcessLedger
 from desktop.adapters.sandbox import exec_failure, sandbox_command
@@ -192,7 +193,7 @@ class BuildStep:
         started = self._clock()
         state = _Progress()
         secrets = list(self._secrets())
-        env = scrubbed_env(os.environ, secrets)
+        env = with_android_sdk(scrubbed_env(os.environ, secrets), worktree)
         box = await sandbox_command(
             self.config.command, worktree, self.config.sandbox, env, what="build",
             tool_cache=self._tool_cache,

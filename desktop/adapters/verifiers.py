@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.adapters.android_sdk import with_android_sdk
 from desktop.adapters.commands import CommandResult, run_command, scrubbed_env
 from desktop.adapters.process_ledger import ProcessLedger
 from desktop.adapters.sandbox import exec_failure, sandbox_command
@@ -67,7 +68,7 @@ class VerifierRunner:
         for verifier in self.verifiers:
             # The child never sees a secret, under its usual name or any other; and, boxed,
             # never reaches the files, sockets or network that hold one.
-            env = scrubbed_env(os.environ, secrets)
+            env = with_android_sdk(scrubbed_env(os.environ, secrets), worktree)
             box = await sandbox_command(
                 verifier.command, worktree, verifier.sandbox, env,
                 what="verifiers", tool_cache=self._tool_cache,
