@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn, tool_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.honk_toml import Verifier, configure, honk_toml
 from tests.security.honkrun import Outcome, honk
 
 API_KEY = "sk-ant-api03-LEAKCANARY-a1b2c3d4e5f6-Zq9Xw8Vu7"
@@ -154,6 +157,7 @@ def test_screenshots_text_is_not_searched_without_ocr() -> None:
     pytest.skip(f"{folder} exists but no OCR engine is installed: its text is not searched")
 
 
+TRUE = Verifier("ok", ["true"])
 HOOKS = ("pre-commit", "post-commit", "post-checkout", "pre-merge-commit", "commit-msg",
          "post-merge", "pre-rebase", "post-rewrite")
 
@@ -166,10 +170,16 @@ def install_dumping_hooks(repo: RepoWithRemote, dump: Path) -> None:
     repo.git("config", "core.hooksPath", "hooks")
 
 
-def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
-    monkeypatch.setenv("FOO_SETTING", API_KEY)
+@contextmanager
+def greeting_agent_with_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The scripted agent's greeting edit, with the canaries in the environment."""
+    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
+    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
+        monkeypatch.setenv("FOO_SETTING", API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        yield
 
 
 def assert_hooks_saw_no_secret(dump: Path, *hooks: str) -> None:
@@ -185,13 +195,8 @@ def test_commit_hooks_run_without_the_secrets(
     # identity stays.
     dump = tmp_path / "hook-env"
     install_dumping_hooks(repo, dump)
-    repo.write("honk.toml", '[judge]\nenabled = false\n\n[[verify]]\nname = "ok"\n'
-                            'command = ["true"]\n')
-    repo.commit_all("hooks")
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
-        secrets_in_env(monkeypatch)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    configure(repo, honk_toml(TRUE))
+    with greeting_agent_with_secrets(monkeypatch):
         run = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
     assert run.code == 0, run.err
     assert run.events[-1]["state"] == "awaiting_approval"
@@ -210,15 +215,9 @@ def test_merge_hooks_in_the_scratch_worktree_run_without_the_secrets(
     # scratch worktree of the tree being merged: its hooks are the agent's to steer too.
     dump = tmp_path / "hook-env"
     install_dumping_hooks(repo, dump)
-    repo.write("honk.toml", '[judge]\nenabled = false\n\n[[verify]]\nname = "ok"\n'
-                            'command = ["true"]\n\n[merge]\ntarget = "main"\n'
-                            f'method = "{method}"\nrequire = ["verified"]\n')
-    repo.commit_all("hooks")
-    repo.git("push", "-q", "origin", "main")
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
-        secrets_in_env(monkeypatch)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    configure(repo, honk_toml(TRUE, require=["verified"], merge=f'method = "{method}"'),
+              push=True)
+    with greeting_agent_with_secrets(monkeypatch):
         run = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")
         assert run.code == 0, run.err
         repo.write("NOTES.md", "someone else's change\n")
