@@ -72,10 +72,12 @@ def test_a_retry_after_github_merged_but_the_approval_was_cut_records_that_merge
         repo: RepoWithRemote, api: ScriptedMessagesAPI, github: FakeGitHub,
         capsys: Capsys) -> None:
     change, commit = start_change(repo, capsys, merge=via_github(github))
+    approving: list[int] = []  # its pid; the cut is armed before it can reach GitHub
+    github.after_merge = lambda _number: os.kill(approving[0], signal.SIGKILL)
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "approve", change],
                             env=dict(os.environ), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    github.after_merge = lambda _number: os.kill(proc.pid, signal.SIGKILL)
+    approving.append(proc.pid)
     try:
         assert proc.wait(timeout=60) == -signal.SIGKILL
     finally:
