@@ -20,12 +20,10 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,25 +32,9 @@ import adbutils
 
 from desktop.adapters.android import AndroidDevices
 from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
+from desktop.sim.stand_ins import free_port, write_apk
 
-MANIFEST = '<manifest package="com.example.bench"><application><activity ' \
-    'android:name=".Main"/></application></manifest>'
 PACKAGE = "com.example.bench"
-
-
-def make_apk(path: Path, megabytes: int) -> Path:
-    with zipfile.ZipFile(path, "w") as apk:
-        apk.writestr("AndroidManifest.xml", MANIFEST)
-        apk.writestr("classes.dex", os.urandom(megabytes * 1_000_000),
-                     compress_type=zipfile.ZIP_STORED)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Phone:
@@ -152,7 +134,7 @@ async def bench(sizes: list[int], reps: int, work: Path, *, in_process: bool = F
         print(f"adb {version}; virtual device {phone.address} {where}; {reps} reps per size")
         print(f"{'size':>7} {'plain adb install':>18} {'Honk install':>13} {'ratio':>6}")
         for mb in sizes:
-            apk = make_apk(work / f"app-{mb}mb.apk", mb)
+            apk = write_apk(work / f"app-{mb}mb.apk", PACKAGE, ".Main", mb * 1_000_000)
             # As in the pipeline: the build already hashed the artifact (ArtifactBuilt), and
             # the install stage checked it, so the install itself does not hash it again.
             sha256 = hashlib.sha256(apk.read_bytes()).hexdigest()

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ from typing import Any, Self, TextIO
 
 from desktop.sim.messages_api import Route, ScriptedMessagesAPI, route_by
 from desktop.sim.messages_script import Response, Turn, edit_turn, text_turn, tool_turn
+from desktop.sim.stand_ins import free_port
 
 __all__ = ["DEMO_KEY", "DemoEnvironment", "DemoError", "SuggestedRequest", "demo_resources",
            "run_headless"]
@@ -121,13 +121,6 @@ def _scripts(requests: tuple[SuggestedRequest, ...]) -> tuple[dict[str, list[Res
     return scripts, routes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL)
@@ -222,7 +215,7 @@ class DemoEnvironment:
         self.device = self._device_thread.start()
         adb_home = self.root / "adb-home"
         adb_home.mkdir()
-        port = _free_port()
+        port = free_port()
         # A private server: its own port and HOME (for adbkey), no mDNS, emulator or USB scan.
         self._adb_env = {"ANDROID_ADB_SERVER_PORT": str(port), "HONK_ADB": adbutils.adb_path(),
                          "HOME": str(adb_home), "ADB_MDNS": "0", "ADB_EMU": "0",

@@ -16,12 +16,12 @@ import pytest
 
 from desktop.adapters.android import AndroidDevice, AndroidDevices, DeviceError
 from desktop.sim.adb_device import VirtualAdbDevice
+from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
     DeviceFactory,
     adb_server,
     device_factory,
-    make_apk,
     virtual_device,
 )
 
@@ -72,7 +72,7 @@ async def test_track_sees_a_device_come_and_go(adb_server: AdbServer,
 async def test_install_delivers_exactly_the_artifact(adb_server: AdbServer,
                                                      virtual_device: VirtualAdbDevice,
                                                      tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "build" / "app-debug.apk", payload=2 << 20)
+    apk = write_apk(tmp_path / "build" / "app-debug.apk", payload=2 << 20)
     steps: list[tuple[float, str]] = []
     result = await _devices(adb_server).install(virtual_device.address, apk,
                                                 lambda f, s: steps.append((f, s)))
@@ -89,7 +89,7 @@ async def test_install_on_an_old_device_and_a_file_without_apk_suffix(
         adb_server: AdbServer, device_factory: DeviceFactory, tmp_path: Path) -> None:
     device, _ = device_factory(features=())  # no `cmd`, no shell_v2: push + pm install
     await asyncio.to_thread(adb_server.connect, device)
-    apk = make_apk(tmp_path / "app.bin", package="com.example.legacy", activity=".Home")
+    apk = write_apk(tmp_path / "app.bin", package="com.example.legacy", activity=".Home")
     devices = _devices(adb_server)
     result = await devices.install(device.address, apk)
     assert result.sha256 == device.packages["com.example.legacy"].sha256
@@ -101,7 +101,7 @@ async def test_install_on_an_old_device_and_a_file_without_apk_suffix(
 async def test_launch_and_screenshot(adb_server: AdbServer, virtual_device: VirtualAdbDevice,
                                      tmp_path: Path) -> None:
     devices, serial = _devices(adb_server), virtual_device.address
-    await devices.install(serial, make_apk(tmp_path / "app.apk"))
+    await devices.install(serial, write_apk(tmp_path / "app.apk"))
     await devices.launch(serial, "com.example.honk", ".MainActivity")
     assert virtual_device.foreground == "com.example.honk"
     shot = await devices.screenshot(serial)
@@ -124,7 +124,7 @@ async def test_no_device_connected(adb_server: AdbServer, tmp_path: Path) -> Non
         await devices.choose(None)
     assert err.value.code == "NO_DEVICE"
     with pytest.raises(DeviceError, match=re.escape("No device '127.0.0.1:9' is connected")):
-        await devices.install("127.0.0.1:9", make_apk(tmp_path / "app.apk"))
+        await devices.install("127.0.0.1:9", write_apk(tmp_path / "app.apk"))
 
 
 async def test_two_devices_and_none_chosen(adb_server: AdbServer,
@@ -151,14 +151,14 @@ async def test_unauthorized_device_says_what_to_do(adb_server: AdbServer,
     [listed] = await devices.list()
     assert listed.state == "unauthorized" and "Allow USB debugging" in listed.hint
     with pytest.raises(DeviceError, match=r"is unauthorized\. Unlock the phone") as err:
-        await devices.install(device.address, make_apk(tmp_path / "app.apk"))
+        await devices.install(device.address, write_apk(tmp_path / "app.apk"))
     assert err.value.code == "UNAUTHORIZED"
 
 
 async def test_device_unplugged_mid_install(adb_server: AdbServer,
                                             virtual_device: VirtualAdbDevice,
                                             tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app.apk", payload=4 << 20)
+    apk = write_apk(tmp_path / "app.apk", payload=4 << 20)
     virtual_device.faults.offline_after_bytes = 1 << 20
     devices = _devices(adb_server)
     with pytest.raises(DeviceError, match="disconnected during the install") as err:
@@ -175,7 +175,7 @@ async def test_insufficient_storage_in_plain_words(adb_server: AdbServer,
                                                    tmp_path: Path) -> None:
     virtual_device.faults.install_failure = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
     with pytest.raises(DeviceError, match="out of storage space") as err:
-        await _devices(adb_server).install(virtual_device.address, make_apk(tmp_path / "a.apk"))
+        await _devices(adb_server).install(virtual_device.address, write_apk(tmp_path / "a.apk"))
     assert err.value.code == "INSTALL_FAILED_INSUFFICIENT_STORAGE"
     assert "INSTALL_FAILED_INSUFFICIENT_STORAGE" in str(err.value)
 
@@ -205,5 +205,5 @@ async def test_adb_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "platform-tools" / "adb"
     devices = AndroidDevices(adb_path=str(missing), server_port=1, env={})
     with pytest.raises(DeviceError, match=re.escape(f"adb not found at {missing}")) as err:
-        await devices.install("x", make_apk(tmp_path / "app.apk"))
+        await devices.install("x", write_apk(tmp_path / "app.apk"))
     assert err.value.code == "ADB_NOT_FOUND"

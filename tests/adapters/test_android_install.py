@@ -18,12 +18,12 @@ import pytest
 from desktop.adapters.android import AndroidDevices, DeviceError
 from desktop.adapters.android_install import install_service, stream_install
 from desktop.sim.adb_device import VirtualAdbDevice
+from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
     DeviceFactory,
     adb_server,
     device_factory,
-    make_apk,
     virtual_device,
 )
 
@@ -42,7 +42,7 @@ def _installs(device: VirtualAdbDevice) -> list[str]:
 
 async def test_streams_over_the_socket_with_progress_to_100(
         adb_server: AdbServer, virtual_device: VirtualAdbDevice, tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app-debug.apk", payload=5 << 20)
+    apk = write_apk(tmp_path / "app-debug.apk", payload=5 << 20)
     size = apk.stat().st_size
     # No adb binary at all: the server is running, so the install never needs the client.
     devices = _devices(adb_server, adb_path=str(tmp_path / "no-adb-here"))
@@ -65,7 +65,7 @@ async def test_abb_exec_when_the_device_offers_it(adb_server: AdbServer,
                                                   tmp_path: Path) -> None:
     device, _ = device_factory(features=("shell_v2", "cmd", "abb_exec"))
     await asyncio.to_thread(adb_server.connect, device)
-    apk = make_apk(tmp_path / "app.apk", package="com.example.abb")
+    apk = write_apk(tmp_path / "app.apk", package="com.example.abb")
     result = await _devices(adb_server).install(device.address, apk)
     size = apk.stat().st_size
     assert _installs(device) == [f"abb_exec:package\0install\0-S\0{size}"]
@@ -76,8 +76,8 @@ async def test_abb_exec_when_the_device_offers_it(adb_server: AdbServer,
 async def test_the_package_on_the_device_is_the_last_one_installed(
         adb_server: AdbServer, virtual_device: VirtualAdbDevice, tmp_path: Path) -> None:
     devices, serial = _devices(adb_server), virtual_device.address
-    first = make_apk(tmp_path / "v1" / "app.apk")
-    second = make_apk(tmp_path / "v2" / "app.apk")  # same package, other bytes
+    first = write_apk(tmp_path / "v1" / "app.apk")
+    second = write_apk(tmp_path / "v2" / "app.apk")  # same package, other bytes
     await devices.install(serial, first)
     result = await devices.install(serial, second)
     assert result.package == "com.example.honk"
@@ -89,7 +89,7 @@ async def test_the_package_on_the_device_is_the_last_one_installed(
 async def test_truncated_or_corrupt_apk_is_refused_and_nothing_installed(
         adb_server: AdbServer, virtual_device: VirtualAdbDevice, tmp_path: Path) -> None:
     devices, serial = _devices(adb_server), virtual_device.address
-    whole = make_apk(tmp_path / "whole.apk", payload=256 * 1024).read_bytes()
+    whole = write_apk(tmp_path / "whole.apk", payload=256 * 1024).read_bytes()
     truncated = tmp_path / "truncated.apk"
     truncated.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(DeviceError, match=re.escape(f"{truncated} is not an APK")) as err:
@@ -115,7 +115,7 @@ async def test_truncated_or_corrupt_apk_is_refused_and_nothing_installed(
 async def test_missing_and_offline_devices_are_named(adb_server: AdbServer,
                                                      device_factory: DeviceFactory,
                                                      tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app.apk")
+    apk = write_apk(tmp_path / "app.apk")
     device, thread = device_factory()
     await asyncio.to_thread(adb_server.connect, device)
     devices = _devices(adb_server)
@@ -133,7 +133,7 @@ async def test_missing_and_offline_devices_are_named(adb_server: AdbServer,
 
 async def test_a_file_that_shrinks_mid_send_is_not_installed(
         adb_server: AdbServer, virtual_device: VirtualAdbDevice, tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app.apk")
+    apk = write_apk(tmp_path / "app.apk")
     size = apk.stat().st_size + 4096  # announced more than the file holds
     devices = _devices(adb_server)
     with pytest.raises(DeviceError, match=r"got shorter while it was being sent") as err:
@@ -147,7 +147,7 @@ async def test_a_file_that_shrinks_mid_send_is_not_installed(
 
 async def test_a_cancelled_install_leaves_nothing_and_the_next_one_works(
         adb_server: AdbServer, virtual_device: VirtualAdbDevice, tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app.apk", payload=8 << 20)
+    apk = write_apk(tmp_path / "app.apk", payload=8 << 20)
     devices = _devices(adb_server)
     task: asyncio.Task[object] | None = None
 

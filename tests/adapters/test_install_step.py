@@ -19,11 +19,11 @@ from desktop.core.config import HonkConfig
 from desktop.core.events import Event, StageProgress
 from desktop.core.pipeline import ChangeContext
 from desktop.sim.adb_device import VirtualAdbDevice
+from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
     adb_server,
     device_factory,
-    make_apk,
     virtual_device,
 )
 
@@ -121,7 +121,7 @@ async def test_no_launch_configured_means_no_launched_event(tmp_path: Path) -> N
 async def test_android_through_the_real_adb(adb_server: AdbServer,
                                             virtual_device: VirtualAdbDevice,
                                             tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app" / "app-debug.apk")
+    apk = write_apk(tmp_path / "app" / "app-debug.apk")
     devices = AndroidDevices(server_port=adb_server.port, env=adb_server.env)
     installer: Installer = AndroidInstaller(devices, None, "com.example.honk", ".MainActivity")
     events: list[Event] = []
@@ -140,7 +140,7 @@ async def test_android_through_the_real_adb(adb_server: AdbServer,
 async def test_android_launch_failure_is_reported(adb_server: AdbServer,
                                                   virtual_device: VirtualAdbDevice,
                                                   tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app-debug.apk")
+    apk = write_apk(tmp_path / "app-debug.apk")
     devices = AndroidDevices(server_port=adb_server.port, env=adb_server.env)
     installer = AndroidInstaller(devices, virtual_device.address, "com.example.other", ".Main")
     result = await InstallStep(lambda _ctx: installer).run(make_ctx(apk, []))

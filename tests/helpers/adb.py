@@ -2,16 +2,14 @@
 
 Fixtures: ``adb_server`` (its own port, HOME, no mDNS or emulator scan; killed in
 teardown), ``device_factory`` (start more virtual devices), ``virtual_device`` (one
-device, already `adb connect`-ed and online). ``make_apk`` writes a small real APK.
+device, already `adb connect`-ed and online). A small real APK: ``stand_ins.write_apk``.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,32 +18,7 @@ import adbutils
 import pytest
 
 from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
-
-MANIFEST = (
-    '<?xml version="1.0" encoding="utf-8"?>\n'
-    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="{package}">\n'
-    '  <application android:label="Honk sample">\n'
-    '    <activity android:name="{activity}" android:exported="true"/>\n'
-    "  </application>\n"
-    "</manifest>\n"
-)
-
-
-def make_apk(path: Path, package: str = "com.example.honk", activity: str = ".MainActivity",
-             payload: int = 64 * 1024) -> Path:
-    """A zip with AndroidManifest.xml and ``payload`` bytes of incompressible 'dex'."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as apk:
-        apk.writestr("AndroidManifest.xml", MANIFEST.format(package=package, activity=activity))
-        apk.writestr("classes.dex", os.urandom(payload), compress_type=zipfile.ZIP_STORED)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from desktop.sim.stand_ins import free_port
 
 
 @dataclass

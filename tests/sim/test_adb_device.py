@@ -14,12 +14,12 @@ import zlib
 from pathlib import Path
 
 from desktop.sim.adb_device import CLSE, CNXN, OKAY, OPEN, VirtualAdbDevice
+from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
     DeviceFactory,
     adb_server,
     device_factory,
-    make_apk,
     virtual_device,
 )
 
@@ -43,7 +43,7 @@ def test_adb_lists_the_device_with_its_banner(adb_server: AdbServer,
 def test_streamed_install_receives_exactly_the_file(adb_server: AdbServer,
                                                     virtual_device: VirtualAdbDevice,
                                                     tmp_path: Path) -> None:
-    apk = make_apk(tmp_path / "app.apk", payload=3 * 1024 * 1024 + 17)
+    apk = write_apk(tmp_path / "app.apk", payload=3 * 1024 * 1024 + 17)
     out = adb_server.run("-s", virtual_device.address, "install", str(apk))
     assert out.returncode == 0 and "Success" in out.stdout, out
     assert "Streamed Install" in out.stdout
@@ -59,7 +59,7 @@ def test_real_adb_uses_abb_exec_when_the_device_offers_it(adb_server: AdbServer,
                                                           tmp_path: Path) -> None:
     device, _ = device_factory(features=("shell_v2", "cmd", "abb_exec"))
     adb_server.connect(device)
-    apk = make_apk(tmp_path / "app.apk", package="com.example.abb", payload=1 << 20)
+    apk = write_apk(tmp_path / "app.apk", package="com.example.abb", payload=1 << 20)
     out = adb_server.run("-s", device.address, "install", str(apk))
     assert out.returncode == 0 and "Success" in out.stdout, out
     size = apk.stat().st_size
@@ -81,7 +81,7 @@ def test_push_install_without_the_cmd_feature(adb_server: AdbServer,
                                               tmp_path: Path) -> None:
     device, _ = device_factory(features=())
     adb_server.connect(device)
-    apk = make_apk(tmp_path / "old.apk", package="com.example.old")
+    apk = write_apk(tmp_path / "old.apk", package="com.example.old")
     out = adb_server.run("-s", device.address, "install", str(apk))
     assert out.returncode == 0 and "Success" in out.stdout, out
     assert "sync:" in device.services_seen
@@ -95,7 +95,7 @@ def test_am_start_and_screencap(adb_server: AdbServer, virtual_device: VirtualAd
     missing = adb_server.run("-s", serial, "shell", "am", "start", "-n", "com.example.honk/.Main")
     assert "Error: Activity class {com.example.honk/com.example.honk.Main} does not exist." in (
         missing.stdout)
-    adb_server.run("-s", serial, "install", str(make_apk(tmp_path / "a.apk")))
+    adb_server.run("-s", serial, "install", str(write_apk(tmp_path / "a.apk")))
     started = adb_server.run("-s", serial, "shell", "am", "start", "-n",
                              "com.example.honk/.MainActivity")
     assert started.returncode == 0 and "Error" not in started.stdout, started
@@ -112,7 +112,7 @@ def test_am_start_and_screencap(adb_server: AdbServer, virtual_device: VirtualAd
 
 def test_install_faults(adb_server: AdbServer, virtual_device: VirtualAdbDevice,
                         tmp_path: Path) -> None:
-    serial, apk = virtual_device.address, make_apk(tmp_path / "app.apk")
+    serial, apk = virtual_device.address, write_apk(tmp_path / "app.apk")
     virtual_device.faults.install_failure = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
     out = adb_server.run("-s", serial, "install", str(apk))
     assert out.returncode == 1
@@ -128,7 +128,7 @@ def test_install_faults(adb_server: AdbServer, virtual_device: VirtualAdbDevice,
 def test_goes_offline_mid_install_and_comes_back(adb_server: AdbServer,
                                                  virtual_device: VirtualAdbDevice,
                                                  tmp_path: Path) -> None:
-    serial, apk = virtual_device.address, make_apk(tmp_path / "big.apk", payload=4 << 20)
+    serial, apk = virtual_device.address, write_apk(tmp_path / "big.apk", payload=4 << 20)
     virtual_device.faults.offline_after_bytes = 1 << 20
     out = adb_server.run("-s", serial, "install", str(apk))
     assert out.returncode != 0 and "Success" not in out.stdout
