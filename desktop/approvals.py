@@ -7,7 +7,6 @@ retry after a crash finds the commit already merged and records that, never merg
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +89,8 @@ class ApprovalService:
             return await self._approve_locked(change_id, reason=reason, override=override)
 
     async def _approve_locked(self, change_id: str, *, reason: str, override: bool) -> Merged:
+        import asyncio
+
         from desktop.adapters.audit_log import current_actor
         from desktop.adapters.git_merge import MergeConflict, MergeError, RemoteUnreachable
         from desktop.core.audit import standing_approval
@@ -185,6 +186,8 @@ class ApprovalService:
         return False
 
     async def reject(self, change_id: str, reason: str = "") -> None:
+        import asyncio
+
         from desktop.adapters.audit_log import current_actor
 
         review = self.review(change_id)
@@ -199,6 +202,8 @@ class ApprovalService:
         return None
 
     async def _merge(self, review: Review, commit: str) -> Merged:
+        import asyncio
+
         from desktop.adapters.git_merge import GitMerger, MergeResult
         from desktop.adapters.secrets import GITHUB_TOKEN
 

@@ -4,7 +4,6 @@ the window imports the change services to show the history and must not pay for 
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from desktop.core.events import Committed
@@ -26,10 +25,12 @@ class CommitStep:
     max_returns = 0
 
     def __init__(
-        self, workspace: GitWorkspace, worktree: Worktree, offload: Offload = asyncio.to_thread
+        self, workspace: GitWorkspace, worktree: Worktree, offload: Offload | None = None
     ) -> None:
+        import asyncio
+
         self.workspace, self.worktree = workspace, worktree
-        self.offload = offload  # where git runs: never on the loop thread
+        self.offload = offload or asyncio.to_thread  # where git runs: never on the loop thread
 
     async def run(self, ctx: ChangeContext) -> StepResult:
         from desktop.core.pipeline import StepResult

@@ -9,7 +9,6 @@ rejecting) and `change_warmup` (a first run's one-off work, done up front).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import socket
@@ -37,6 +36,8 @@ from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView
 
 if TYPE_CHECKING:
+    import asyncio
+
     from desktop.adapters.journal import ChangeJournal
     from desktop.adapters.loop_priority import LoopShare
     from desktop.adapters.process_ledger import ProcessLedger
@@ -176,6 +177,8 @@ class ChangeService:
             if self._background is None:
                 self._background = background_pool(_BACKGROUND_THREADS, "honk-work")
             pool = self._background
+        import asyncio
+
         return await asyncio.get_running_loop().run_in_executor(
             pool, functools.partial(fn, *args)
         )
@@ -280,6 +283,8 @@ class ChangeService:
         """The change's lock, taken on a background thread: taking it opens and writes a
         file, and a busy lock is polled for a moment, neither on the window's loop. A lock
         taken after the caller was cancelled is released, not leaked."""
+        import asyncio
+
         taking = asyncio.ensure_future(self.offload(self.locks.hold, change_id, purpose))
         try:
             return await asyncio.shield(taking)

@@ -130,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(args)
     if args.command == "journal":
         return _repair_journal()
+    if args.command in ("history", "show"):
+        return _read_only(args, sys.stdout)  # no event loop: asyncio alone costs ~30 ms
     import asyncio
 
     try:
@@ -181,19 +183,47 @@ async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         print(f"honk: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except sqlite3.DatabaseError as exc:  # a page went bad after the journal was opened
-        print(f"honk: the journal {services.journal.path} is damaged ({exc}). It was left "
-              "untouched; run `honk journal repair` to copy what can be saved into a new one.",
-              file=sys.stderr)
-        return EXIT_FAILED
+        return _damaged(services, exc)
     finally:
         await services.changes.aclose()
         services.close()
 
 
-async def _command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
-    from desktop.cli_output import HumanPrinter, JsonPrinter, view_to_dict
+def _damaged(services: Services, exc: Exception) -> int:
+    print(f"honk: the journal {services.journal.path} is damaged ({exc}). It was left "
+          "untouched; run `honk journal repair` to copy what can be saved into a new one.",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _read_only(args: argparse.Namespace, out: TextIO) -> int:
+    """`honk history` and `honk show`: read the journal and print, on this thread."""
+    import sqlite3
+
+    from desktop.adapters.journal import JournalError
+    from desktop.app import build_services
+    from desktop.changes import UsageError
+
+    try:
+        services = build_services()
+    except JournalError as exc:
+        return _usage(str(exc))
+    try:
+        return _print_changes(args, services, out)
+    except UsageError as exc:
+        return _usage(str(exc))
+    except JournalError as exc:
+        print(f"honk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except sqlite3.DatabaseError as exc:
+        return _damaged(services, exc)
+    finally:
+        services.close()
+
+
+def _print_changes(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    from desktop.cli_output import HumanPrinter, view_to_dict
     from desktop.core.events import event_to_dict
-    from desktop.core.stages import ChangeState
 
     changes = services.changes
     if args.command == "history":
@@ -204,15 +234,21 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
         else:
             HumanPrinter(out).history(views)
         return EXIT_OK
-    if args.command == "show":
-        view = changes.view(args.id)
-        if args.json:
-            data = view_to_dict(view)
-            data["events"] = [event_to_dict(e) for e in services.journal.events(view.id)]
-            out.write(json.dumps(data) + "\n")
-        else:
-            HumanPrinter(out).show(view)
-        return EXIT_OK
+    view = changes.view(args.id)
+    if args.json:
+        data = view_to_dict(view)
+        data["events"] = [event_to_dict(e) for e in services.journal.events(view.id)]
+        out.write(json.dumps(data) + "\n")
+    else:
+        HumanPrinter(out).show(view)
+    return EXIT_OK
+
+
+async def _command(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    from desktop.cli_output import HumanPrinter, JsonPrinter
+    from desktop.core.stages import ChangeState
+
+    changes = services.changes
     if args.command == "reject":
         await services.approvals.reject(args.id, args.reason)
         out.write(f"rejected {changes.view(args.id).id}: worktree and branch removed\n")

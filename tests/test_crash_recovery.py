@@ -66,6 +66,20 @@ def test_resume_refuses_a_change_that_is_not_interrupted(repo: RepoWithRemote) -
     assert proc.returncode == 2 and "no change 'nope'" in proc.stderr
 
 
+def test_history_runs_without_an_event_loop_qt_or_anthropic(tmp_path: Path) -> None:
+    # Reading the journal needs none of them; asyncio alone costs ~30 ms of a ~130 ms start.
+    code = ("import sys, runpy; sys.argv=['honk','history']\n"
+            "try:\n runpy.run_module('desktop', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'asyncio', 'PySide6', 'anthropic'}))")
+    env = {**os.environ, "HONK_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+    assert proc.stdout.startswith("no changes yet")
+
+
 def test_help_does_not_import_qt_or_anthropic() -> None:
     code = ("import sys, runpy; sys.argv=['honk','--help']\n"
             "try:\n runpy.run_module('desktop', run_name='__main__')\n"
