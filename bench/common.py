@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,6 +49,15 @@ def write_figures(path: Path | None, bench: str, figures: Sequence[Figure],
         return
     path.write_text(json.dumps({"bench": bench, "figures": [f.to_dict() for f in figures],
                                 "extra": extra or {}}, indent=2, default=str))
+
+
+def installed_bytecode_env(env: Mapping[str, str], pycache: Path) -> dict[str, str]:
+    """``env`` for timing a `honk` subprocess as an install runs it: bytecode cached in a
+    private ``pycache`` (warm it with one untimed run). This environment sets
+    PYTHONDONTWRITEBYTECODE=1, which would recompile every edited module on every start."""
+    out = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return out
 
 
 def median(values: Sequence[float]) -> float:

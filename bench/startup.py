@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Figure, median, write_figures
+from bench.common import Figure, installed_bytecode_env, median, write_figures
 from bench.history import write_history
 
 MARK = "HONK_FIRST_PAINT"
@@ -107,8 +107,7 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
     py = sys.executable
     # Bytecode cached, as in an install or a bundle: a private pycache (warmed by the first
     # runs) instead of PYTHONDONTWRITEBYTECODE, which would recompile every module each start.
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-           "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+    env = {**installed_bytecode_env(os.environ, work / "pycache"),
            "QT_QPA_PLATFORM": "offscreen", "HONK_HOME": str(home),
            "HONK_EXIT_AFTER_FIRST_PAINT": "1",
            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
