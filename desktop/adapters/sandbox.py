@@ -296,17 +296,29 @@ def tool_homes(
 
 
 def _copy_debug_key(source: Path, target: Path) -> None:
+    """Copy the engineer's debug key into Honk's Android home, unless it is there already.
+
+    ``target`` lives in a directory boxed builds may write: it is never followed if it is a
+    link (a planted link would make this copy write or chmod a file outside the box), and
+    it is replaced by a rename, not written through.
+    """
     try:
         data = source.read_bytes()
     except OSError:
         return  # none yet: the first boxed build makes one in Honk's copy, and keeps it
     try:
-        if target.read_bytes() == data:
-            return
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
-        pass
-    target.write_bytes(data)
-    target.chmod(0o600)
+        pass  # missing, or a link: replaced below
+    else:
+        with os.fdopen(fd, "rb") as present:
+            if present.read() == data:
+                return
+    fresh = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(fresh, target)
 
 
 def _sandbox_env(env: Mapping[str, str], home: str) -> dict[str, str]:

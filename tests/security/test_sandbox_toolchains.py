@@ -201,3 +201,23 @@ def test_an_sdk_the_environment_names_wins_over_local_properties(tmp_path: Path)
     assert with_android_sdk({}, box.root) == {"ANDROID_HOME": str(other)}
     (box.repo.path / "local.properties").write_text("sdk.dir=/no/such/sdk\n")
     assert with_android_sdk({}, box.root) == {}  # a stale path is not passed on
+
+
+def test_a_link_planted_in_honks_android_home_is_replaced_not_written_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Boxed builds may write Honk's Android home; the key copy runs outside the box. A link
+    planted where the key goes must not make that copy write or chmod the file it names."""
+    home = _engineer(tmp_path, monkeypatch)
+    cache = tmp_path / "cache"
+    victim = home / ".bashrc"
+    victim.write_text("export PATH=$HOME/bin:$PATH\n")
+    victim.chmod(0o644)
+    (cache / "android").mkdir(parents=True)
+    (cache / "android" / "debug.keystore").symlink_to(victim)
+    tool_homes(os.environ, str(home), SandboxPolicy(), cache)
+    assert victim.read_text() == "export PATH=$HOME/bin:$PATH\n"
+    assert oct(victim.stat().st_mode & 0o777) == "0o644"
+    key = cache / "android" / "debug.keystore"
+    assert not key.is_symlink() and key.read_bytes() == b"the engineer's debug key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in (cache / "android").iterdir()) == ["debug.keystore"]
