@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,8 +315,8 @@ def _copy_debug_key(source: Path, target: Path) -> None:
         with os.fdopen(fd, "rb") as present:
             if present.read() == data:
                 return
-    fresh = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    # mkstemp: an unguessable name, created exclusively, mode 0600.
+    fd, fresh = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(fd, "wb") as out:
         out.write(data)
     os.replace(fresh, target)
