@@ -211,7 +211,7 @@ class DiffPane(QPlainTextEdit):
         """Whether lines of a big batch are still waiting for their token colours."""
         return self._colouring.isActive()
 
-    def _colour_blocks(self, first: int, last: int) -> None:
+    def _colour_blocks(self, first: int, last: int, *, in_view: bool) -> None:
         """Run the highlighter over lines ``first``..``last`` in one document change.
 
         An empty format merged over the range changes nothing but is a content change, so the
@@ -230,33 +230,32 @@ class DiffPane(QPlainTextEdit):
         layout = doc.documentLayout()
         # Out of view, nothing on screen changes: the layout's "repaint everything" signal
         # would cost a full viewport paint per range.
-        quiet = not self._in_view(first, last)
-        was = layout.blockSignals(quiet)
+        was = layout.blockSignals(not in_view)
         try:
             cursor.mergeCharFormat(QTextCharFormat())
         finally:
             layout.blockSignals(was)
 
-    def _in_view(self, first: int, last: int) -> bool:
-        top = self.firstVisibleBlock().blockNumber()
-        bottom = self.cursorForPosition(QPoint(0, self.viewport().height())).blockNumber()
-        return first <= bottom and last >= top
+    def _visible_blocks(self) -> tuple[int, int]:
+        """The numbers of the first and the last line in view."""
+        first = self.firstVisibleBlock().blockNumber()
+        last = self.cursorForPosition(QPoint(0, self.viewport().height())).blockNumber()
+        return first, max(first, last)
 
     def _colour_visible(self, *_: object) -> None:
         """Colour the lines in view now (after a big batch, and as the user scrolls to more)."""
-        if not self._colouring.isActive():
-            return
-        first = self.firstVisibleBlock().blockNumber()
-        last = self.cursorForPosition(QPoint(0, self.viewport().height())).blockNumber()
-        self._colour_blocks(first, max(first, last))
+        if self._colouring.isActive():
+            self._colour_blocks(*self._visible_blocks(), in_view=True)
 
     def _colour_slice(self) -> None:
         """Colour the next lines of a big batch for about ``_SLICE_S``; stop at the end."""
         deadline = time.perf_counter() + _SLICE_S
         count = self.block_count()
+        top, bottom = self._visible_blocks()
         while self._colour_next < count and time.perf_counter() < deadline:
             last = min(count, self._colour_next + _SLICE_LINES) - 1
-            self._colour_blocks(self._colour_next, last)
+            self._colour_blocks(self._colour_next, last,
+                                in_view=self._colour_next <= bottom and last >= top)
             self._colour_next = last + 1
         if self._colour_next >= count:
             self._colouring.stop()
