@@ -7,6 +7,7 @@ push is rejected because someone pushed meanwhile, fetch and try once more on th
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import uuid
@@ -69,6 +70,11 @@ class GitMerger:
     def __init__(self, repo: Path, scratch_root: Path) -> None:
         self.repo = repo
         self.scratch_root = scratch_root
+
+    @functools.cached_property
+    def _common_dir(self) -> Path:
+        """Where the worktree admin lock lives; asked of git once per merger."""
+        return common_git_dir(self.repo)
 
     def merge(
         self, *, approved_sha: str, target: str, remote: str, method: str, message: str
@@ -147,8 +153,7 @@ class GitMerger:
         self.scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = self.scratch_root / f"merge-{uuid.uuid4().hex[:12]}"
         start = approved if method == "rebase" else tip
-        common = common_git_dir(self.repo)
-        with worktree_admin_lock(common):
+        with worktree_admin_lock(self._common_dir):
             # Hooks here (post-checkout, merge and rebase hooks) run from the tree being
             # merged, which the agent wrote: like the commit step's hooks, no secrets for them.
             git("worktree", "add", "--detach", "--quiet", str(scratch), start, cwd=self.repo,
@@ -172,7 +177,7 @@ class GitMerger:
                 ) from None
             return git("rev-parse", "HEAD", cwd=scratch)
         finally:
-            with worktree_admin_lock(common):
+            with worktree_admin_lock(self._common_dir):
                 self._drop_worktree(scratch)
 
     def _drop_worktree(self, scratch: Path) -> None:
@@ -201,7 +206,7 @@ class GitMerger:
             # they were.
             private = f"refs/honk/fetched/{remote}/{target}"
             try:  # fetch lists the worktrees (is a fetched ref checked out?): take the lock
-                with worktree_admin_lock(common_git_dir(self.repo)):
+                with worktree_admin_lock(self._common_dir):
                     git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
                         f"+{ref}:{private}", cwd=self.repo)
             except GitError as exc:
