@@ -76,7 +76,7 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
     from desktop.changes import RunOptions
     from desktop.sim.messages_api import ScriptedMessagesAPI
     from desktop.sim.messages_process import MessagesServerProcess
-    from desktop.sim.messages_routing import Route, route_by
+    from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
     from desktop.sim.messages_script import create_turn, text_turn
     from tests.helpers.gitrepo import make_repo
 
@@ -84,7 +84,7 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
     body = "".join(f"line {i}: keep the title visible\n" for i in range(diff_lines))
     scripts = {f"c{i}": [create_turn(f"app/file{i}.txt", body, chunk_chars=256), text_turn("ok")]
                for i in range(n)}
-    routes = [Route(key=f"c{i}", first_user_contains=f"change number {i}:") for i in range(n)]
+    routes = numbered_routes(n)
     server: ScriptedMessagesAPI | MessagesServerProcess = (
         ScriptedMessagesAPI(scripts, route_by(routes)) if server_in_process
         else MessagesServerProcess(scripts, routes, nice=19))
@@ -101,7 +101,7 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
         async def one(i: int) -> None:
             # As the window should: cutting the worktree runs git on the background threads.
             ctx, ws, wt = await services.changes.create_async(
-                f"change number {i}: add file {i}", repo.path, RunOptions())
+                numbered_request(i, f"add file {i}"), repo.path, RunOptions())
             await services.changes.run(ctx, ws, wt)
 
         await asyncio.gather(*(one(i) for i in range(n)))

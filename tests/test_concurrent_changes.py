@@ -10,7 +10,7 @@ from pathlib import Path
 from desktop.app import build_services
 from desktop.changes import RunOptions
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_routing import Route, route_by
+from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
 from desktop.sim.messages_script import create_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import JUDGE_OFF, configure
@@ -22,8 +22,7 @@ async def test_ten_changes_at_once(repo: RepoWithRemote, tmp_path: Path) -> None
     configure(repo, JUDGE_OFF)
     scripts = {f"c{i}": [create_turn(f"app/file{i}.txt", f"file {i}\n" * 500, chunk_chars=64),
                          text_turn(f"added file {i}")] for i in range(N)}
-    router = route_by([Route(key=f"c{i}", first_user_contains=f"change number {i}:")
-                       for i in range(N)])
+    router = route_by(numbered_routes(N))
     with ScriptedMessagesAPI(scripts, router) as api:
         env = {**os.environ, "ANTHROPIC_API_KEY": "k-test-concurrent",
                "ANTHROPIC_BASE_URL": api.base_url}
@@ -31,7 +30,7 @@ async def test_ten_changes_at_once(repo: RepoWithRemote, tmp_path: Path) -> None
 
         async def one(i: int) -> str:
             ctx, ws, wt = await asyncio.to_thread(
-                services.changes.create, f"change number {i}: add file {i}", repo.path,
+                services.changes.create, numbered_request(i, f"add file {i}"), repo.path,
                 RunOptions())
             await services.changes.run(ctx, ws, wt)
             return ctx.change_id

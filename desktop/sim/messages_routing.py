@@ -84,3 +84,14 @@ def route_by(routes: Sequence[Route], default: str | None = None) -> Router:
         )
 
     return router
+
+
+def numbered_request(i: int, text: str) -> str:
+    """The request text of change ``i`` among several run at once (see :func:`numbered_routes`)."""
+    return f"change number {i}: {text}"
+
+
+def numbered_routes(n: int) -> list[Route]:
+    """Routes sending change ``i``'s conversation (its request made by :func:`numbered_request`)
+    to script ``c<i>``, so ``n`` changes can run at once against one scripted API."""
+    return [Route(key=f"c{i}", first_user_contains=numbered_request(i, "")) for i in range(n)]

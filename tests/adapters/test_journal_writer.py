@@ -21,7 +21,7 @@ from desktop.core.bus import EventBus
 from desktop.core.events import AgentTextDelta, Event, Notice, StageStarted
 from desktop.core.stages import Stage
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_routing import Route, route_by
+from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
 from desktop.sim.messages_script import create_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 
@@ -115,8 +115,7 @@ async def test_changes_at_once_each_journal_their_run_in_order(
     repo.commit_all("honk.toml")
     scripts = {f"c{i}": [create_turn(f"app/file{i}.txt", f"line {i}\n" * 300, chunk_chars=64),
                          text_turn("done")] for i in range(n)}
-    router = route_by([Route(key=f"c{i}", first_user_contains=f"change number {i}:")
-                       for i in range(n)])
+    router = route_by(numbered_routes(n))
     with ScriptedMessagesAPI(scripts, router) as api:
         env = {**os.environ, "ANTHROPIC_API_KEY": "k-test-writer",
                "ANTHROPIC_BASE_URL": api.base_url}
@@ -128,7 +127,7 @@ async def test_changes_at_once_each_journal_their_run_in_order(
 
         async def one(i: int) -> str:
             ctx, ws, wt = await asyncio.to_thread(
-                services.changes.create, f"change number {i}: add a file", repo.path,
+                services.changes.create, numbered_request(i, "add a file"), repo.path,
                 RunOptions())
             await services.changes.run(ctx, ws, wt)
             # run() returns once its events are stored: the journal already says so.
