@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
-"$py" -m pip install -q 'pyinstaller>=6.10'
+# The bundle is built from the locked set (PyInstaller included): the same packages CI tested.
+"$py" -m pip install -q -r requirements.lock
 start=$(date +%s)
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN build.spec
 end=$(date +%s)
