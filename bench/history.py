@@ -10,7 +10,7 @@ __all__ = ["write_history"]
 def write_history(home: Path, changes: int, diff_lines: int = 60) -> list[str]:
     """Journal ``changes`` finished changes (request, agent text, an edit, checks, commit,
     merge) under ``home``; returns their ids, oldest first."""
-    from desktop.adapters.journal import ChangeJournal
+    from desktop.adapters.store.journal import ChangeJournal
     from desktop.core.events import (
         AgentText,
         ChangeCreated,

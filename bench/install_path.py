@@ -30,7 +30,7 @@ from pathlib import Path
 
 import adbutils
 
-from desktop.adapters.android import AndroidDevices
+from desktop.adapters.android.devices import AndroidDevices
 from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
 from desktop.sim.stand_ins import free_port, write_apk
 

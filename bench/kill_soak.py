@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop.demo import DemoEnvironment
+from desktop.demo.environment import DemoEnvironment
 from tests.reliability.killsoak import soak
 
 ADB_KEYS = ("ANDROID_ADB_SERVER_PORT", "HONK_ADB", "HOME", "ADB_MDNS", "ADB_EMU", "ADB_LIBUSB")

@@ -72,8 +72,8 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
     scripted API runs in a process of its own unless ``server_in_process``."""
     import anthropic  # noqa: F401 - a one-off ~2 s import, kept out of every timing
 
-    from desktop.app import build_services
-    from desktop.changes import RunOptions
+    from desktop.app.services import build_services
+    from desktop.core.options import RunOptions
     from desktop.sim.messages_api import ScriptedMessagesAPI
     from desktop.sim.messages_process import MessagesServerProcess
     from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
@@ -93,7 +93,7 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
                "ANTHROPIC_BASE_URL": api.base_url}
         services = build_services(env)
         # As the window should once shown: the first run's imports and client, before timing.
-        services.changes.warm_up()
+        services.context.warm_up()
         stop = asyncio.Event()
         watch = asyncio.ensure_future(_stall_watch(stop))
         start = time.perf_counter()
@@ -108,8 +108,8 @@ async def concurrent_changes(n: int, work: Path, diff_lines: int, *,
         wall = time.perf_counter() - start
         stop.set()
         stall = await watch
-        states = {v.state.value for v in services.changes.history()}
-        await services.changes.aclose()
+        states = {v.state.value for v in services.context.history()}
+        await services.context.aclose()
         services.close()
         left = api.remaining()
     assert states == {"awaiting_approval"}, states

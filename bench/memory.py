@@ -50,7 +50,7 @@ async def _honk(seconds: float, out: dict[str, float]) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_services
+    from desktop.app.services import build_services
     from desktop.core.events import ChangeCreated, EditApplied, EditPreview
     from desktop.ui.main_window import MainWindow
 

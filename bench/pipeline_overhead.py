@@ -36,8 +36,8 @@ from bench.common import Figure, median, write_figures
 
 async def honk_run(demo: Any) -> tuple[float, float, Counter[str], dict[str, Any]]:
     """(wall s, in-process CPU s, event counts, facts) for one change through Honk."""
-    from desktop.adapters.journal import ChangeJournal
-    from desktop.demo import run_story
+    from desktop.adapters.store.journal import ChangeJournal
+    from desktop.demo.environment import run_story
 
     out = io.StringIO()
     cpu, start = time.process_time(), time.perf_counter()
@@ -131,7 +131,7 @@ def _profile_summary(stats: pstats.Stats, top: int = 15) -> list[dict[str, Any]]
 async def bench(reps: int) -> tuple[list[Figure], dict[str, Any]]:
     import anthropic  # noqa: F401  (imported before timing: a 2.5 s one-off for both sides)
 
-    from desktop.demo import DemoEnvironment
+    from desktop.demo.environment import DemoEnvironment
 
     honk, floor, cpu = [], [], []
     counts: Counter[str] = Counter()

@@ -59,7 +59,7 @@ app.exec()
 """
 PROBE_HELP = """
 import contextlib, io, json, sys
-from desktop.cli import main
+from desktop.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
     main(["--help"])
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"PySide6", "qasync", "anthropic",

@@ -71,13 +71,13 @@ async def end_to_end(lines: int, reps: int = 1) -> tuple[list[float], list[float
     """
     import anthropic
 
-    from desktop.adapters.agent import AgentSettings, AgentStep, Toolbox
-    from desktop.adapters.editor_tool import EditorTool
+    from desktop.adapters.editor.tool import EditorTool
     from desktop.core.config import HonkConfig
     from desktop.core.events import EditPreview, Event
     from desktop.core.pipeline import ChangeContext
     from desktop.sim.messages_api import ScriptedMessagesAPI
     from desktop.sim.messages_script import create_turn, text_turn
+    from desktop.steps.agent import AgentSettings, AgentStep, Toolbox
 
     text = json.loads(make_input(lines))["file_text"]
     turn = create_turn("app/Big.kt", text, chunk_chars=CHUNK)

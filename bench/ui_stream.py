@@ -29,7 +29,7 @@ def _diff(lines: int) -> str:
 async def _run(seconds: float, rows: list[dict[str, float]]) -> list[str]:
     from PySide6.QtCore import QSettings
 
-    from desktop.app import build_services
+    from desktop.app.services import build_services
     from desktop.core.events import ChangeCreated, EditApplied, EditPreview
     from desktop.ui.main_window import MainWindow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.audit_log import AuditLog
+from desktop.adapters.store.audit_log import AuditLog
 from desktop.core.audit import AuditRecord, utc_now_iso
 from desktop.core.events import Merged, StageFinished
 from desktop.core.stages import Stage

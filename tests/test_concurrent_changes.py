@@ -7,8 +7,8 @@ import asyncio
 import os
 from pathlib import Path
 
-from desktop.app import build_services
-from desktop.changes import RunOptions
+from desktop.app.services import build_services
+from desktop.core.options import RunOptions
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
 from desktop.sim.messages_script import create_turn, text_turn
@@ -37,9 +37,9 @@ async def test_ten_changes_at_once(repo: RepoWithRemote, tmp_path: Path) -> None
 
         try:
             ids = await asyncio.gather(*(one(i) for i in range(N)))
-            views = {v.id: v for v in services.changes.history()}
+            views = {v.id: v for v in services.context.history()}
         finally:
-            await services.changes.aclose()
+            await services.context.aclose()
             services.close()
     assert len(set(ids)) == N and set(views) == set(ids)
     assert {v.state.value for v in views.values()} == {"awaiting_approval"}

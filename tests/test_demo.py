@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from desktop.demo import DemoEnvironment, demo_resources
+from desktop.demo.environment import DemoEnvironment, demo_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.journal import ChangeJournal
-from desktop.cli import main
+from desktop.adapters.store.journal import ChangeJournal
+from desktop.cli.main import main
 from desktop.core.events import ChangeCreated, ChangeFinished
 
 

@@ -31,7 +31,7 @@ def test_pip_install_dot_gives_a_working_honk(tmp_path: Path) -> None:
     honk = venv / "bin" / "honk"
     assert "usage: honk" in subprocess.run([str(honk), "--help"], capture_output=True, text=True,
                                            env=env, check=True, cwd=tmp_path).stdout
-    probe = subprocess.run([str(py), "-c", "import desktop, desktop.resources as r; "
+    probe = subprocess.run([str(py), "-c", "import desktop, desktop.app.resources as r; "
                             "print(desktop.__file__); print(r.resources_dir())"],
                            capture_output=True, text=True, env=env, check=True, cwd=tmp_path)
     module_file, resources = probe.stdout.split()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
+from desktop.cli.main import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import (
     HttpError,

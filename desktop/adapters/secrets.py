@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core.errors import HonkError
+
 __all__ = [
     "ANTHROPIC_KEY",
     "GITHUB_TOKEN",
@@ -33,7 +35,7 @@ _ENV_NAMES = {ANTHROPIC_KEY: "ANTHROPIC_API_KEY", GITHUB_TOKEN: "GITHUB_TOKEN"}
 _LABELS = {ANTHROPIC_KEY: "Anthropic API key", GITHUB_TOKEN: "GitHub token"}
 
 
-class SecretsUnavailable(RuntimeError):
+class SecretsUnavailable(HonkError, RuntimeError):
     """No keyring backend here; the message says how to get one or use the environment."""
 
 

@@ -3,7 +3,7 @@
 Each stored record carries the hash of the one before it, so changing, removing or
 reordering any record breaks the chain at a place that ``verify`` can name. The hash covers
 every field (including ``seq`` and ``prev_hash``) serialised as canonical JSON: sorted keys,
-no whitespace, UTF-8. Storage lives in ``desktop.adapters.audit_log``.
+no whitespace, UTF-8. Storage lives in ``desktop.adapters.store.audit_log``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
+
+from desktop.core.errors import HonkError
 
 __all__ = [
     "ACTIONS",
@@ -48,7 +50,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # sha1 or sha256 object names
 
 
-class AuditError(ValueError):
+class AuditError(HonkError, ValueError):
     """A record or an exported document is malformed; ``str()`` names the field and value."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desktop.core.errors import HonkError
+
 __all__ = [
     "DEFAULT_MODEL",
     "GATES",
@@ -37,7 +39,7 @@ GATES = ("verified", "judged", "built", "installed")
 SANDBOX_MODES = ("auto", "required", "off")
 
 
-class ConfigError(ValueError):
+class ConfigError(HonkError, ValueError):
     """Invalid configuration: ``str()`` is the whole message a person reads."""
 
     def __init__(self, file: str, key: str, value: object, expected: str) -> None:

@@ -115,24 +115,7 @@ class Pipeline:
         return self._finish(ctx, ChangeState.COMMITTED, "")
 
     async def _run_step(self, step: Step, ctx: ChangeContext) -> StepResult:
-        started = self.clock()
-        ctx.emit(StageStarted(change=ctx.change_id, stage=step.stage, round=ctx.rounds[step.stage]))
-        try:
-            result = await step.run(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a step's bug or an outside failure: fail the change, say why
-            result = StepResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
-        seconds = self.clock() - started
-        if result.ok and result.back_to_agent is None:
-            ctx.emit(StageFinished(change=ctx.change_id, stage=step.stage, seconds=seconds))
-        else:
-            ctx.emit(
-                StageFailed(
-                    change=ctx.change_id, stage=step.stage, reason=result.reason, seconds=seconds
-                )
-            )
-        return result
+        return await run_step(step, ctx, clock=self.clock)
 
     def _index(self, stage: Stage) -> int:
         for i, step in enumerate(self.steps):
@@ -144,6 +127,33 @@ class Pipeline:
     def _finish(ctx: ChangeContext, state: ChangeState, reason: str) -> ChangeState:
         ctx.emit(ChangeFinished(change=ctx.change_id, state=state.value, reason=reason))
         return state
+
+
+async def run_step(
+    step: Step, ctx: ChangeContext, *, clock: Callable[[], float] = time.monotonic
+) -> StepResult:
+    """Run one step with its stage events: started, then finished or failed (with how
+    long it took). A step's exception fails the step with its message; cancelling does not
+    emit here, the caller decides what a cancel means."""
+    started = clock()
+    ctx.emit(StageStarted(change=ctx.change_id, stage=step.stage,
+                          round=ctx.rounds.get(step.stage, 1)))
+    try:
+        result = await step.run(ctx)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a step's bug or an outside failure: fail the change, say why
+        result = StepResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
+    seconds = clock() - started
+    if result.ok and result.back_to_agent is None:
+        ctx.emit(StageFinished(change=ctx.change_id, stage=step.stage, seconds=seconds))
+    else:
+        ctx.emit(
+            StageFailed(
+                change=ctx.change_id, stage=step.stage, reason=result.reason, seconds=seconds
+            )
+        )
+    return result
 
 
 def revise_prompt(request: str, diff: str, message: str) -> str:

@@ -21,7 +21,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop.sim.adb_thread import DeviceThread
 from desktop.sim.adb_transport import (
     CLSE,
     CNXN,
@@ -33,7 +32,7 @@ from desktop.sim.adb_transport import (
     Stream,
 )
 
-__all__ = ["CLSE", "CNXN", "OKAY", "OPEN", "DeviceFaults", "DeviceThread", "InstalledPackage",
+__all__ = ["CLSE", "CNXN", "OKAY", "OPEN", "DeviceFaults", "InstalledPackage",
            "VirtualAdbDevice", "png"]
 
 

@@ -7,27 +7,35 @@ import contextlib
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from desktop.sim.adb_device import VirtualAdbDevice
-
-__all__ = ["DeviceThread"]
+__all__ = ["DeviceThread", "LoopService"]
 
 
-class DeviceThread:
+class LoopService(Protocol):
+    """What runs on the thread's loop: a stand-in with async start and stop."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+D = TypeVar("D", bound=LoopService)
+
+
+class DeviceThread(Generic[D]):
     """Run a VirtualAdbDevice on its own event loop in a background thread.
 
     Tests and benchmarks that call adb synchronously would otherwise block the very loop
     the device answers on.
     """
 
-    def __init__(self, device: VirtualAdbDevice) -> None:
+    def __init__(self, device: D) -> None:
         self.device = device
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> VirtualAdbDevice:
+    def start(self) -> D:
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -77,7 +85,7 @@ class DeviceThread:
         self._thread.join()
         self._loop = self._thread = None
 
-    def __enter__(self) -> VirtualAdbDevice:
+    def __enter__(self) -> D:
         return self.start()
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,

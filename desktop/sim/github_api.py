@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from desktop.adapters.gitcli import GitError, git, git_ok
+from desktop.adapters.git.cli import GitError, git, git_ok
 
 __all__ = ["FakeGitHub", "RecordedRequest"]
 

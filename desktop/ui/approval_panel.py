@@ -1,5 +1,5 @@
 """The approval panel: the evidence about a change's commit beside its diff, and the
-decision buttons. Thin: it shows a :class:`desktop.approvals.Review` and emits intents;
+decision buttons. Thin: it shows a :class:`desktop.app.approvals.Review` and emits intents;
 the window runs them.
 """
 
@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.approvals import APPROVABLE, Review
 from desktop.core.events import Merged
+from desktop.core.review import APPROVABLE, Review
 from desktop.core.stages import ChangeState, Stage
 from desktop.core.state import ChangeView
 
-__all__ = ["ApprovalPanel", "ReasonDialog", "block_reason", "is_void", "shows_panel"]
+__all__ = ["ApprovalPanel", "ReasonDialog", "shows_panel"]
 
 _FIELDS = (("request", "Request"), ("commit", "Commit"), ("target", "Merges into"),
            ("verifiers", "Verifiers"), ("judge", "Judge"), ("artifact", "Build"),
@@ -41,23 +41,6 @@ def shows_panel(view: ChangeView) -> bool:
         return True
     last = view.stages[-1].stage if view.stages else None
     return view.state in (ChangeState.FAILED, ChangeState.INTERRUPTED) and last is Stage.MERGE
-
-
-def is_void(review: Review) -> bool:
-    """The branch no longer points at the commit the evidence is about."""
-    commit = review.evidence.commit
-    return commit is not None and review.branch_head != commit
-
-
-def block_reason(review: Review) -> str:
-    """Why Approve is not possible now ("" when it is)."""
-    if review.view.state is ChangeState.MERGED:
-        return "already merged"
-    if review.view.state not in APPROVABLE:
-        return f"the change is {review.view.state.value}, not awaiting approval"
-    if review.evidence.commit is None or is_void(review) or review.gates.unmet:
-        return "; ".join(review.gates.problems) or "nothing is committed yet"
-    return ""
 
 
 class ReasonDialog(QDialog):
@@ -230,7 +213,7 @@ class ApprovalPanel(QWidget):
         f["duration"].setText(self.tr("{work:.1f} s of work in {n} stages; {age} since the "
                                       "request").format(work=worked, n=len(view.stages),
                                                         age=_span(view.updated_at - view.created_at)))
-        reason = block_reason(review)
+        reason = review.block_reason()
         problems = [p for p in review.gates.problems if view.state is not ChangeState.MERGED]
         self.gates.setText("\n".join(f"• {p}" for p in problems))
         self.gates.setVisible(bool(problems))
@@ -245,7 +228,7 @@ class ApprovalPanel(QWidget):
                          _OK)
         elif view.state is ChangeState.MERGED:
             self._status(self.tr("Merged: {reason}").format(reason=view.reason), _OK)
-        elif is_void(review):
+        elif review.is_void:
             self._status(self.tr("Approval void: the branch moved after the evidence was "
                                  "gathered. Look at the change again."), _ALERT)
         elif reason:
@@ -260,7 +243,7 @@ class ApprovalPanel(QWidget):
         self.error = text
         self._status(text, _ALERT)
         if self.review is not None:
-            self._enable(block_reason(self.review))
+            self._enable(self.review.block_reason())
 
     def show_busy(self, text: str) -> None:
         self.error = ""
@@ -285,7 +268,7 @@ class ApprovalPanel(QWidget):
         self.approve_button.setToolTip(
             self.tr("Approve is disabled: {why}").format(why=reason) if reason
             else self.tr("Approve this commit for merging (Ctrl+Shift+A)"))
-        commit_ok = bool(review and review.evidence.commit and not is_void(review))
+        commit_ok = bool(review and review.evidence.commit and not review.is_void)
         self.override_button.setEnabled(approvable and bool(reason) and commit_ok
                                         and bool(review and review.gates.unmet))
         self.override_button.setVisible(bool(review and review.gates.unmet) and approvable)

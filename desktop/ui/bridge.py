@@ -16,15 +16,16 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.app import Services
-from desktop.approvals import Review
-from desktop.changes import RunOptions, UsageError
+from desktop.app.device_watch import DeviceChoice, IosDevices, watch_devices
+from desktop.app.reinstall import install_change
+from desktop.app.services import Services
 from desktop.core.build_events import Installed
+from desktop.core.errors import UsageError
 from desktop.core.events import ChangeFinished, EditApplied, Event, Merged
+from desktop.core.options import RunOptions
+from desktop.core.review import Review
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
-from desktop.reinstall import install_change
-from desktop.ui.device_watch import DeviceChoice, watch_devices
 
 __all__ = ["Bridge"]
 
@@ -69,7 +70,7 @@ class Bridge(QObject):
         """Load the history and start listening. Call on the loop thread."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        for view in self.changes.history():
+        for view in self.services.context.history():
             self.views[view.id] = view
         self._unsubscribe = self.services.bus.subscribe(self._on_bus_event)
 
@@ -83,7 +84,7 @@ class Bridge(QObject):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        await self.changes.aclose()
+        await self.services.context.aclose()
 
     # -- state -------------------------------------------------------------------------
     def ordered_views(self) -> list[ChangeView]:
@@ -176,7 +177,7 @@ class Bridge(QObject):
                               .format(id=change_id))
             return None
         task = asyncio.ensure_future(self._reported(
-            install_change(self.services, change_id, serial),
+            install_change(self.services.context, change_id, serial),
             self.tr("install of {id} failed: {{error}}").format(id=change_id)))
         self._installs[change_id] = task
 
@@ -190,12 +191,10 @@ class Bridge(QObject):
     def watch_devices(self, *, ios: bool = True) -> None:
         """Track test devices in the background (until shutdown); ``devices_changed`` says
         each new list. HONK_DEVICE_WATCH=0 in the environment turns it off (tests)."""
-        if self._device_watch is not None or self.services.installers.env.get(
+        if self._device_watch is not None or self.services.env.get(
                 "HONK_DEVICE_WATCH", "1") == "0":
             return
-        from desktop.adapters.ios import IosDevices  # only when the watch runs
-
-        backoff = float(self.services.installers.env.get("HONK_RETRY_BACKOFF_S", "0.5"))
+        backoff = float(self.services.env.get("HONK_RETRY_BACKOFF_S", "0.5"))
         self._device_watch = self._spawn(watch_devices(
             self.services.installers.android, self._on_devices,
             ios=IosDevices() if ios else None, backoff_s=(max(backoff, 0.05), 30.0)))

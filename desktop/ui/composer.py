@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.changes import RunOptions
-from desktop.ui.device_watch import DeviceChoice
+from desktop.app.device_watch import DeviceChoice
+from desktop.core.options import RunOptions
 
 __all__ = ["KNOWN_MODELS", "Composer", "FollowUp"]
 

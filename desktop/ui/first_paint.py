@@ -36,7 +36,12 @@ def wait_for_first_paint(widget: QWidget, timeout_ms: int) -> bool:
     re-enter tasks. True if it painted."""
     loop = QEventLoop()
     painted: list[bool] = []
-    after_first_paint(widget, lambda: (painted.append(True), loop.quit()))
+
+    def on_paint() -> None:
+        painted.append(True)
+        loop.quit()
+
+    after_first_paint(widget, on_paint)
     QTimer.singleShot(timeout_ms, loop.quit)  # no display to paint on: go on without it
     loop.exec()
     return bool(painted)

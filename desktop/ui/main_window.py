@@ -3,13 +3,14 @@ the bridge. Every action comes from the one table in ``actions.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -31,12 +32,14 @@ from desktop.ui.window_state import restore_layout, save_layout
 if TYPE_CHECKING:
     import asyncio
 
-    from desktop.app import Services
+    from desktop.app.services import Services
     from desktop.core.events import Event
     from desktop.core.state import ChangeView
     from desktop.ui.notifier import DBusNotifier, Notifier
 
 __all__ = ["MainWindow"]
+
+T = TypeVar("T")
 
 _MENUS = (("file", "&File"), ("change", "&Change"), ("go", "&Go"), ("view", "&View"))
 _TOOLBAR = ("new_request", "cancel", None, "approve", "reject", "install", "open_worktree", None,
@@ -87,7 +90,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.bridge = Bridge(services, max_concurrent=self.prefs.max_concurrent, parent=self)
         self.ask: Callable[[str, str], bool] = self._ask_box  # confirmations; tests replace it
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
-        self.active_dialog: Any = None
+        self.active_dialog: QDialog | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded: set[str] = set()
         self._select_next: str | None = None
@@ -403,7 +406,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         restore_layout(self, self.settings)
 
     # -- helpers -----------------------------------------------------------------------
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         import asyncio
 
         task = asyncio.ensure_future(coro)

@@ -75,11 +75,13 @@ class CommandPalette(QDialog):
         first = None
         for i in range(self.list.topLevelItemCount()):
             item = self.list.topLevelItem(i)
+            assert item is not None  # i is below the count
             hidden = not all(w in item.text(0).lower() for w in words)
             item.setHidden(hidden)
             if not hidden and first is None:
                 first = item
-        self.list.setCurrentItem(first)
+        # None (nothing matches) clears the current item; the stub does not allow None
+        self.list.setCurrentItem(first)  # type: ignore[arg-type]
 
     def _run_current(self) -> None:
         item = self.list.currentItem()

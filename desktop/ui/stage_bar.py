@@ -55,9 +55,8 @@ class StageBar(QWidget):
     def show_view(self, view: ChangeView | None) -> None:
         changed = view is None or self.view is None or view.id != self.view.id
         self.view = view
-        latest: dict[Stage, StageView] = {}
-        for sv in view.stages if view else ():
-            latest[sv.stage] = sv
+        # the last record of each stage wins (a stage runs again in a later round)
+        latest: dict[Stage, StageView] = {s.stage: s for s in (view.stages if view else ())}
         for stage, chip in self.chips.items():
             sv = latest.get(stage)
             state = sv.status if sv else "pending"

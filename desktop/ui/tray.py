@@ -20,7 +20,7 @@ class Tray(QObject):
     """Owns the QSystemTrayIcon; ``available`` says whether the desktop shows one."""
 
     def __init__(self, show_window: Callable[[], None], open_change: Callable[[str], None],
-                 quit_app: Callable[[], None], parent: QObject | None = None) -> None:
+                 quit_app: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.open_change = open_change
         self.icon = QSystemTrayIcon(icon("honk"), self)

@@ -3,42 +3,63 @@ mixin of :class:`~desktop.ui.main_window.MainWindow`); each is built on first us
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from desktop.ui.window_parts import WindowParts
 
 if TYPE_CHECKING:
-    from desktop.ui.settings_dialog import SettingsDialog
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QDialog
 
-__all__ = ["DialogIntents"]
+    from desktop.app.services import Services
+    from desktop.ui.notifier import Notifications
+    from desktop.ui.settings_dialog import Preferences, SettingsDialog
+
+__all__ = ["DialogIntents", "DialogWindow"]
+
+
+class DialogWindow(WindowParts, Protocol):
+    """The window the dialogs are mixed into: its parts, and the dialogs' own helper."""
+
+    services: Services
+    settings: QSettings
+    prefs: Preferences
+    notifications: Notifications
+
+    async def _save_settings(self, dialog: SettingsDialog) -> None: ...
 
 
 class DialogIntents:
-    """Needs the window's ``actions_by_id``, ``services``, ``settings``, ``prefs``,
-    ``bridge``, ``composer``, ``notifications``, ``_spawn`` and status bar."""
+    """Mixed into the main window (see :class:`DialogWindow` for what it needs)."""
 
-    def open_palette(self) -> None:
+    # The window's (WindowParts), declared here too: mypy would otherwise give the mixin an
+    # attribute of the type first assigned below, which clashes with the window's.
+    active_dialog: QDialog | None
+
+    def open_palette(self: DialogWindow) -> None:
         from desktop.ui.palette import CommandPalette  # built on first use, not at start-up
 
-        dialog = CommandPalette(self.actions_by_id, self)
+        dialog = CommandPalette(self.actions_by_id, self.window())
         dialog.accepted.connect(lambda: dialog.chosen.trigger() if dialog.chosen else None)
         dialog.open()
         self.active_dialog = dialog
 
-    def cheat_sheet(self) -> None:
+    def cheat_sheet(self: DialogWindow) -> None:
         from desktop.ui.palette import CheatSheet
 
-        self.active_dialog = CheatSheet(self.actions_by_id, self)
-        self.active_dialog.open()
+        self.active_dialog = dialog = CheatSheet(self.actions_by_id, self.window())
+        dialog.open()
 
-    def open_settings(self) -> None:
+    def open_settings(self: DialogWindow) -> None:
         from desktop.ui.settings_dialog import SettingsDialog
 
         stored = {n: bool(self.services.secrets.get(n)) for n in ("anthropic-api-key", "github-token")}
-        dialog = SettingsDialog(self.prefs, stored, self.services.home, self)
+        dialog = SettingsDialog(self.prefs, stored, self.services.home, self.window())
         dialog.accepted.connect(lambda: self._spawn(self._save_settings(dialog)))
         dialog.open()
         self.active_dialog = dialog
 
-    async def _save_settings(self, dialog: SettingsDialog) -> None:
+    async def _save_settings(self: DialogWindow, dialog: SettingsDialog) -> None:
         import asyncio
 
         values = dialog.result_values()

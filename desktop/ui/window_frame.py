@@ -5,16 +5,22 @@ Only PySide6 here: this module is imported before anything heavy."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from typing import Protocol
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 __all__ = ["StartupSkeleton", "restore_geometry"]
 
 
-def restore_geometry(window: QWidget, settings: QSettings) -> None:
+class _Placed(Protocol):
+    def restoreGeometry(self, geometry: QByteArray | bytes | bytearray | memoryview) -> bool: ...
+
+
+def restore_geometry(window: _Placed, settings: QSettings) -> None:
     """Put the window where the person left it (before it is first shown, so it never jumps)."""
     if (geometry := settings.value("window/geometry")) is not None:
-        window.restoreGeometry(geometry)  # type: ignore[arg-type]
+        window.restoreGeometry(geometry)
 
 
 class StartupSkeleton(QWidget):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from desktop.adapters.agent_stream import SSEParser
+from desktop.adapters.anthropic.sse import SSEParser
 
 WIRE = (b"event: message_start\ndata: {\"type\": \"message_start\"}\n\n"
         b": a comment line\n\n"

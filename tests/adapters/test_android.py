@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.android import AndroidDevice, AndroidDevices, DeviceError
+from desktop.adapters.android.devices import AndroidDevice, AndroidDevices, DeviceError
 from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401

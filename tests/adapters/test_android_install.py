@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.android import AndroidDevices, DeviceError
-from desktop.adapters.android_install import install_service, stream_install
+from desktop.adapters.android.devices import AndroidDevices, DeviceError
+from desktop.adapters.android.install import install_service, stream_install
 from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401

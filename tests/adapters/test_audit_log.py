@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.audit_log import AuditLog, AuditStoreError, current_actor
+from desktop.adapters.git.identity import current_actor
+from desktop.adapters.store.audit_log import AuditLog, AuditStoreError
 from desktop.core.audit import AuditRecord, parse_export, verify
 from tests.helpers.gitrepo import RepoWithRemote
 

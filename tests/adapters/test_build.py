@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.build import BuildStep, find_artifact, parse_percent
 from desktop.core.build_events import ArtifactBuilt, BuildLog
 from desktop.core.config import BuildConfig, HonkConfig
 from desktop.core.events import Event, StageProgress, event_from_dict, event_to_dict
 from desktop.core.pipeline import ChangeContext
+from desktop.steps.build import BuildStep, find_artifact, parse_percent
 
 GRADLE_LIKE = textwrap.dedent(
     """

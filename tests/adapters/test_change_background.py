@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.locks import FileLock, LockBusy
-from desktop.app import build_services
+from desktop.adapters.store.locks import FileLock, LockBusy
+from desktop.app.services import build_services
 from desktop.core.events import Committed, Event
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import create_turn, edit_turn, text_turn
@@ -35,9 +35,9 @@ async def test_a_change_created_and_run_off_the_loop_commits_the_files_it_change
         try:
             ctx, ws, wt = await services.changes.create_async("touch two files", repo.path)
             state = await services.changes.run(ctx, ws, wt)
-            where = await services.changes.offload(threading.get_ident)
+            where = await services.context.offload(threading.get_ident)
         finally:
-            await services.changes.aclose()
+            await services.context.aclose()
             services.close()
     assert state.value == "awaiting_approval"
     assert where != loop_thread
@@ -52,13 +52,13 @@ async def test_background_work_runs_below_the_loop_threads_priority(tmp_path: Pa
     services = build_services({**os.environ, "HONK_HOME": str(tmp_path / "home")})
     try:
         mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        theirs = await services.changes.offload(
+        theirs = await services.context.offload(
             lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         writer = await asyncio.get_running_loop().run_in_executor(
-            services.changes.journal_writer(),
+            services.context.journal_writer(),
             lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     finally:
-        await services.changes.aclose()
+        await services.context.aclose()
         services.close()
     assert theirs > mine or mine == 19
     assert writer > mine or mine == 19
@@ -67,10 +67,9 @@ async def test_background_work_runs_below_the_loop_threads_priority(tmp_path: Pa
 async def test_a_runs_lock_is_taken_off_the_loop_and_never_leaked_by_a_cancel(
         tmp_path: Path) -> None:
     services = build_services({**os.environ, "HONK_HOME": str(tmp_path / "home")})
-    changes = services.changes
     loop_thread = threading.get_ident()
     taken_on: list[int] = []
-    hold = changes.locks.hold
+    hold = services.context.locks.hold
 
     taken_c2 = threading.Event()
 
@@ -81,28 +80,28 @@ async def test_a_runs_lock_is_taken_off_the_loop_and_never_leaked_by_a_cancel(
             taken_c2.set()
         return lock
 
-    changes.locks.hold = spy  # type: ignore[method-assign]
+    services.context.locks.hold = spy  # type: ignore[method-assign]
     try:
-        with await changes._hold_off_loop("c1", "run"):
-            assert changes.locks.is_held("c1")
+        with await services.context.hold_off_loop("c1", "run"):
+            assert services.context.locks.is_held("c1")
             with pytest.raises(LockBusy, match="change c1 is busy"):
-                await changes._hold_off_loop("c1", "run")
-        assert not changes.locks.is_held("c1")
+                await services.context.hold_off_loop("c1", "run")
+        assert not services.context.locks.is_held("c1")
         assert taken_on and loop_thread not in taken_on
         # Cancelled while the thread takes it: the lock is released once taken.
-        taking = asyncio.ensure_future(changes._hold_off_loop("c2", "run"))
+        taking = asyncio.ensure_future(services.context.hold_off_loop("c2", "run"))
         await asyncio.sleep(0)
         taking.cancel()
         with pytest.raises(asyncio.CancelledError):
             await taking
         assert await asyncio.to_thread(taken_c2.wait, 10)  # the thread did take it
         for _ in range(500):
-            if not changes.locks.is_held("c2"):
+            if not services.context.locks.is_held("c2"):
                 break
             await asyncio.sleep(0.01)
-        assert not changes.locks.is_held("c2")
-        with changes.locks.hold("c2", "run"):
+        assert not services.context.locks.is_held("c2")
+        with services.context.locks.hold("c2", "run"):
             pass
     finally:
-        await changes.aclose()
+        await services.context.aclose()
         services.close()

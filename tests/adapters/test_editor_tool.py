@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.editor_tool import TOOL_NAME, TOOL_TYPE, EditorTool, ToolOutcome
+from desktop.adapters.editor.tool import TOOL_NAME, TOOL_TYPE, EditorTool, ToolOutcome
 from tests.helpers.gitrepo import (
     SECRET,
     BoxedWorktree,

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from desktop.adapters.editor_tool import EditorTool, ToolOutcome
+from desktop.adapters.editor.tool import EditorTool, ToolOutcome
 from tests.helpers.gitrepo import SECRET, BoxedWorktree, assert_same_tree, tree_snapshot
 
 SETTINGS = settings(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.git_merge import (
+from desktop.adapters.git.merge import (
     GitMerger,
     MergeConflict,
     MergeError,

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.git_merge import GitMerger
-from desktop.adapters.github import (
+from desktop.adapters.forge.github import (
     ChecksStatus,
     GitHubAuthError,
     GitHubClient,
@@ -21,6 +20,7 @@ from desktop.adapters.github import (
     HeadChanged,
     NotMergeable,
 )
+from desktop.adapters.git.merge import GitMerger
 from desktop.sim.github_api import FakeGitHub
 from tests.helpers.gitrepo import RepoWithRemote, run_git
 

@@ -11,15 +11,15 @@ import json
 import sys
 from pathlib import Path
 
-from desktop.adapters.android import AndroidDevices
-from desktop.adapters.install import AndroidInstaller, Installer, InstallStep
-from desktop.adapters.local_device import LocalDevice
+from desktop.adapters.android.devices import AndroidDevices
+from desktop.adapters.local.device import LocalDevice
 from desktop.core.build_events import Installed, Launched
 from desktop.core.config import HonkConfig
 from desktop.core.events import Event, StageProgress
 from desktop.core.pipeline import ChangeContext
 from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.stand_ins import write_apk
+from desktop.steps.install import AndroidInstaller, Installer, InstallStep
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
     adb_server,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from desktop.adapters.ios import IosDevices, IosError, IosInstaller, parse_idevice_id
+from desktop.adapters.ios.devices import IosDevices, IosError, IosInstaller, parse_idevice_id
 
 UDID_PHONE = "00008130-001A2B3C4D5E801E"
 CORE_ID_PHONE = "7F3E0C2A-1B4D-4E5F-9A8B-0C1D2E3F4A5B"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.journal import ChangeJournal, JournalError
+from desktop.adapters.store.journal import ChangeJournal, JournalError
 from desktop.core.events import (
     ChangeCreated,
     ChangeFinished,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.journal import ChangeJournal, JournalError
-from desktop.adapters.journal_writer import OrderedEmitter
-from desktop.app import build_services
-from desktop.changes import RunOptions
+from desktop.adapters.store.journal import ChangeJournal, JournalError
+from desktop.adapters.store.journal_writer import OrderedEmitter
+from desktop.app.services import build_services
 from desktop.core.bus import EventBus
 from desktop.core.events import AgentTextDelta, Event, Notice, StageStarted
+from desktop.core.options import RunOptions
 from desktop.core.stages import Stage
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_routing import numbered_request, numbered_routes, route_by
@@ -120,7 +120,7 @@ async def test_changes_at_once_each_journal_their_run_in_order(
         env = {**os.environ, "ANTHROPIC_API_KEY": "k-test-writer",
                "ANTHROPIC_BASE_URL": api.base_url}
         services = build_services(env)
-        services.changes.warm_up()
+        services.context.warm_up()
         reported: dict[str, list[str]] = {}
         services.bus.subscribe(lambda e: None if e.ephemeral else
                                reported.setdefault(e.change, []).append(e.type))
@@ -131,13 +131,13 @@ async def test_changes_at_once_each_journal_their_run_in_order(
                 RunOptions())
             await services.changes.run(ctx, ws, wt)
             # run() returns once its events are stored: the journal already says so.
-            assert services.changes.view(ctx.change_id).state.value == "awaiting_approval"
+            assert services.context.view(ctx.change_id).state.value == "awaiting_approval"
             return ctx.change_id
 
         try:
             ids = await asyncio.gather(*(one(i) for i in range(n)))
         finally:
-            await services.changes.aclose()
+            await services.context.aclose()
             services.close()
     path = services.home / "journal.sqlite3"
     for cid in ids:

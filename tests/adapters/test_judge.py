@@ -13,13 +13,6 @@ from typing import Any
 
 import pytest
 
-from desktop.adapters.judge import (
-    VERDICT_SCHEMA,
-    JudgeSettings,
-    JudgeStep,
-    parse_verdict,
-    truncate_diff,
-)
 from desktop.core.config import HonkConfig, JudgeConfig
 from desktop.core.events import ChangeFinished, Event, Notice, Usage
 from desktop.core.judge_events import JudgeVerdict
@@ -29,6 +22,13 @@ from desktop.core.stages import ChangeState, Stage
 from desktop.sim.messages_api import RecordedRequest, Route, ScriptedMessagesAPI, route_by
 from desktop.sim.messages_script import HttpError, Turn, text_turn, tool_turn
 from desktop.sim.messages_script import Usage as SimUsage
+from desktop.steps.judge import (
+    VERDICT_SCHEMA,
+    JudgeSettings,
+    JudgeStep,
+    parse_verdict,
+    truncate_diff,
+)
 from tests.helpers.gitrepo import RepoWithRemote, make_repo
 
 MODEL = "claude-sonnet-4-6"

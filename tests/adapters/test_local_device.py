@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.local_device import LocalDevice, LocalDeviceError, fill_template
+from desktop.adapters.local.device import LocalDevice, LocalDeviceError, fill_template
 
 RECORDER = textwrap.dedent(
     """

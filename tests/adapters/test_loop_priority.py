@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from desktop.adapters.loop_priority import LoopShare, background_pool
+from desktop.adapters.process.loop_priority import LoopShare, background_pool
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
 

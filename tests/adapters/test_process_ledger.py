@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from desktop.adapters.commands import run_command
-from desktop.adapters.process_ledger import ProcessLedger
+from desktop.adapters.process.commands import run_command
+from desktop.adapters.process.ledger import ProcessLedger
 
 DRIVER = """
 import asyncio, sys
 from pathlib import Path
-from desktop.adapters.commands import run_command
-from desktop.adapters.process_ledger import ProcessLedger
+from desktop.adapters.process.commands import run_command
+from desktop.adapters.process.ledger import ProcessLedger
 asyncio.run(run_command(["sh", "-c", "sleep 300 & sleep 300"], cwd=Path(sys.argv[1]),
                         timeout=600, ledger=ProcessLedger(Path(sys.argv[2]))))
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.workspace import (
+from desktop.adapters.git.workspace import (
     GitWorkspace,
     WorkspaceError,
     Worktree,
@@ -419,7 +419,7 @@ def test_create_and_remove_wait_while_another_honk_holds_the_worktree_lock(
     merger's scratch worktree) excludes this one; here a second open file stands for it."""
     import threading
 
-    from desktop.adapters.worktree_admin import common_git_dir, worktree_admin_lock
+    from desktop.adapters.git.worktree_admin import common_git_dir, worktree_admin_lock
 
     workspace = GitWorkspace.open(repo.path, tmp_path / "locked")
     wt = workspace.create("held01", "held", "main")

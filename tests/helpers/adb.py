@@ -17,7 +17,8 @@ from pathlib import Path
 import adbutils
 import pytest
 
-from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
+from desktop.sim.adb_device import VirtualAdbDevice
+from desktop.sim.adb_thread import DeviceThread
 from desktop.sim.stand_ins import free_port
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.audit_log import AuditLog
-from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.store.audit_log import AuditLog
+from desktop.adapters.store.journal import ChangeJournal
 from desktop.core.events import Event, event_to_dict
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import OK, configure, honk_toml

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from desktop.cli import main
+from desktop.cli.main import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_routing import Router
 from desktop.sim.messages_script import Response

@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.adapters.audit_log import AuditLog
-from desktop.adapters.journal import ChangeJournal
-from desktop.demo import demo_resources
+from desktop.adapters.store.audit_log import AuditLog
+from desktop.adapters.store.journal import ChangeJournal
+from desktop.demo.environment import demo_resources
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_routing import Route, route_by
 from desktop.sim.messages_script import Response, edit_turn, text_turn, tool_turn

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from desktop.adapters.journal import ChangeJournal
+from desktop.adapters.store.journal import ChangeJournal
 from desktop.core.events import event_to_dict
 
 KEY = "sk-ant-test-reliability-0123456789"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop.cli import main
+from desktop.cli.main import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git

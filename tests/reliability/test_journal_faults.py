@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.journal import ChangeJournal
-from desktop.adapters.journal_repair import journal_is_healthy
-from desktop.adapters.locks import ChangeLocks
-from desktop.cli import main
+from desktop.adapters.store.journal import ChangeJournal
+from desktop.adapters.store.journal_repair import journal_is_healthy
+from desktop.adapters.store.locks import ChangeLocks
+from desktop.cli.main import main
 from desktop.core.events import ChangeCreated, Notice, event_from_dict
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
@@ -210,7 +210,7 @@ def test_repair_refuses_while_a_honk_process_uses_the_home(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "honk-home"
     make_journal(home / "journal.sqlite3", changes=1, notices=1)
-    code = ("import sys, time; from pathlib import Path; from desktop.adapters.locks import "
+    code = ("import sys, time; from pathlib import Path; from desktop.adapters.store.locks import "
             "ChangeLocks; lock = ChangeLocks(Path(sys.argv[1])).hold('c0000', 'run'); "
             "print('held', flush=True); time.sleep(30)")
     holder = subprocess.Popen([sys.executable, "-c", code, str(home / "locks")],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.demo import DemoEnvironment
+from desktop.demo.environment import DemoEnvironment
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
@@ -92,7 +92,7 @@ def test_kill_during_edit_writes_never_leaves_a_partial_file(tmp_path: Path) -> 
     root.mkdir()
     a, b = "a" * 4_000_000 + "\n", "b" * 4_000_000 + "\n"
     (root / "big.txt").write_text(a)
-    code = ("import sys; from pathlib import Path; from desktop.adapters.editor_tool import "
+    code = ("import sys; from pathlib import Path; from desktop.adapters.editor.tool import "
             "EditorTool; tool = EditorTool(Path(sys.argv[1])); a, b = 'a' * 4_000_000 + '\\n', "
             "'b' * 4_000_000 + '\\n'; print('go', flush=True)\n"
             "while True:\n"
@@ -122,8 +122,8 @@ def test_resume_after_a_kill_between_git_commit_and_its_record(
         repo: RepoWithRemote, tmp_path: Path) -> None:
     """The commit landed in git but not in the journal, with an editor temp file and git's
     index.lock left behind: resume adopts the commit, commits no temp file, and goes on."""
-    from desktop.adapters.journal import ChangeJournal
-    from desktop.adapters.workspace import GitWorkspace
+    from desktop.adapters.git.workspace import GitWorkspace
+    from desktop.adapters.store.journal import ChangeJournal
     from desktop.core.events import StageFinished, StageStarted
     from desktop.core.stages import Stage
     from tests.reliability.procs import read_until, start

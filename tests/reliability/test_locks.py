@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.locks import AppLock, ChangeLocks, LockBusy
+from desktop.adapters.store.locks import AppLock, ChangeLocks, LockBusy
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import JUDGE_OFF, configure
 from tests.reliability.procs import KEY, base_env, finish, history, honk, read_until, start
 
-HOLD = ("import sys, time; from pathlib import Path; from desktop.adapters.locks import {cls}; "
+HOLD = ("import sys, time; from pathlib import Path; from desktop.adapters.store.locks import {cls}; "
         "lock = {make}; print('held', flush=True); time.sleep(30)")
 
 

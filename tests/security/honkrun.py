@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from desktop.cli import main
+from desktop.cli.main import main
 from tests.helpers.gitrepo import RepoWithRemote, run_git
 
 

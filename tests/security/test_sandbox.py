@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.build import BuildStep
-from desktop.adapters.sandbox import git_common_dir, sandbox_command
-from desktop.adapters.verifiers import VerifierRunner, VerifyReport, VerifyStep
+from desktop.adapters.process.sandbox import git_common_dir, sandbox_command
 from desktop.core.config import BuildConfig, HonkConfig, SandboxPolicy, VerifierConfig
 from desktop.core.events import Event, Notice, event_to_dict
 from desktop.core.pipeline import ChangeContext
+from desktop.steps.build import BuildStep
+from desktop.steps.verify import VerifierRunner, VerifyReport, VerifyStep
 from tests.helpers.gitrepo import (
     SECRET,
     BoxedWorktree,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.sandbox import tool_homes
-from desktop.adapters.verifiers import VerifierRunner
+from desktop.adapters.process.sandbox import tool_homes
 from desktop.core.config import SandboxConfig, SandboxPolicy, VerifierConfig
 from desktop.core.events import Event, VerifierResult
+from desktop.steps.verify import VerifierRunner
 from tests.helpers.gitrepo import make_boxed_worktree
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
@@ -179,7 +179,7 @@ def test_the_sdk_in_the_checkouts_local_properties_reaches_a_fresh_worktree(
 
 
 def test_read_sdk_dir_unescapes_and_skips_comments(tmp_path: Path) -> None:
-    from desktop.adapters.android_sdk import read_sdk_dir
+    from desktop.adapters.android.sdk import read_sdk_dir
 
     props = tmp_path / "local.properties"
     props.write_text("# sdk.dir=/commented\n! also a comment\nsdk.dir = C\\:\\\\Android\\\\Sdk\n")
@@ -190,7 +190,7 @@ def test_read_sdk_dir_unescapes_and_skips_comments(tmp_path: Path) -> None:
 
 
 def test_an_sdk_the_environment_names_wins_over_local_properties(tmp_path: Path) -> None:
-    from desktop.adapters.android_sdk import with_android_sdk
+    from desktop.adapters.android.sdk import with_android_sdk
 
     box = make_boxed_worktree(tmp_path / "site")
     other = tmp_path / "other-sdk"

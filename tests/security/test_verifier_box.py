@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.adapters.commands import run_command, scrubbed_env
-from desktop.adapters.verifiers import VerifierRunner, VerifyReport
+from desktop.adapters.process.commands import run_command, scrubbed_env
 from desktop.core.config import VerifierConfig
 from desktop.core.events import Event, VerifierResult
 from desktop.core.text import REDACTED
+from desktop.steps.verify import VerifierRunner, VerifyReport
 
 SETTINGS = settings(
     max_examples=25,

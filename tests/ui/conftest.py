@@ -14,7 +14,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import Services, build_services
+from desktop.app.services import Services, build_services
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import HttpError, Turn
 from desktop.ui.main_window import MainWindow

@@ -47,7 +47,7 @@ async def capture(out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_services
+    from desktop.app.services import build_services
     from desktop.sim.messages_api import ScriptedMessagesAPI
     from desktop.ui.main_window import MainWindow
     from tests.helpers.gitrepo import make_repo

@@ -14,10 +14,10 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import Services, build_services
-from desktop.changes import RunOptions
+from desktop.app.reinstall import install_change
+from desktop.app.services import Services, build_services
+from desktop.core.options import RunOptions
 from desktop.core.stages import ChangeState
-from desktop.reinstall import install_change
 from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.messages_script import edit_turn, text_turn
 from desktop.ui.approval_panel import ReasonDialog
@@ -120,7 +120,7 @@ async def test_unmet_gate_disables_approve_and_an_override_needs_a_typed_reason(
         assert p.isVisible()
         assert p.fields["request"].text() == "Say hello in Swedish"
         assert "✓ greeting-is-swedish" in p.fields["verifiers"].text()
-        assert p.fields["commit"].text() == h.services.changes.view(cid).commit
+        assert p.fields["commit"].text() == h.services.context.view(cid).commit
         assert p.fields["target"].text() == "origin/main"
         assert "no build" in p.fields["artifact"].text()
         assert "built: no build of this commit exists" in p.gates.text()
@@ -146,7 +146,7 @@ async def test_unmet_gate_disables_approve_and_an_override_needs_a_typed_reason(
         dialog.edit.setPlainText("hotfix, the build server is down")
         assert dialog.ok.isEnabled()
         dialog.ok.click()
-        await wait_until(lambda: h.services.changes.view(cid).state is ChangeState.MERGED,
+        await wait_until(lambda: h.services.context.view(cid).state is ChangeState.MERGED,
                          what="the overridden change merged")
         assert h.asked and cid in h.asked[-1] and "origin/main" in h.asked[-1]
         assert "built" in h.asked[-1]
@@ -170,7 +170,7 @@ async def test_a_moved_branch_voids_the_approval_in_the_panel(
     w = h.window
     try:
         cid = await run_change(h.services, repo)
-        worktree = Path(h.services.changes.view(cid).worktree)
+        worktree = Path(h.services.context.view(cid).worktree)
         (worktree / "sneaky.txt").write_text("not reviewed\n")
         run_git(worktree, "add", "sneaky.txt")
         run_git(worktree, "commit", "-q", "-m", "manual commit after the evidence")
@@ -217,12 +217,12 @@ async def test_install_onto_the_virtual_phone_then_approve_merges_into_the_remot
         assert virtual_device.packages[PACKAGE].sha256 == artifact.sha256
         assert virtual_device.address in p.fields["installed"].text()
         assert percents and max(percents) == 100.0
-        assert h.services.changes.view(cid).state is ChangeState.AWAITING_APPROVAL
+        assert h.services.context.view(cid).state is ChangeState.AWAITING_APPROVAL
         assert not p.gates.isVisible()
 
         commit = p.review.evidence.commit
         w.actions_by_id["approve"].trigger()  # Ctrl+Shift+A; the confirmation is accepted
-        await wait_until(lambda: h.services.changes.view(cid).state is ChangeState.MERGED,
+        await wait_until(lambda: h.services.context.view(cid).state is ChangeState.MERGED,
                          what="the change merged")
         assert commit and commit in h.asked[-1] and "origin/main" in h.asked[-1]
         assert run_git(repo.remote, "rev-parse", "main") == commit  # a fast-forward
@@ -238,19 +238,19 @@ async def test_install_onto_the_virtual_phone_then_approve_merges_into_the_remot
 async def test_install_says_clearly_when_there_is_no_build_or_no_device(
     repo: RepoWithRemote, swedish: None, ui_settings: QSettings,
 ) -> None:
-    from desktop.changes import UsageError
+    from desktop.core.errors import UsageError
 
     prepare(repo, '["verified"]', build=False)
     services = build_services()
     try:
         cid = await run_change(services, repo)
         with pytest.raises(UsageError, match=r"honk\.toml: no \[device\] section"):
-            await install_change(services, cid, "127.0.0.1:5555")
+            await install_change(services.context, cid, "127.0.0.1:5555")
         # With a device configured but no build of this commit: the build is named.
         repo.write("honk.toml", honk_toml('["verified"]', build=False, device=True))
         with pytest.raises(UsageError, match="no build of its latest commit"):
-            await install_change(services, cid, "127.0.0.1:5555")
-        assert services.changes.view(cid).state is ChangeState.AWAITING_APPROVAL
+            await install_change(services.context, cid, "127.0.0.1:5555")
+        assert services.context.view(cid).state is ChangeState.AWAITING_APPROVAL
     finally:
-        await services.changes.aclose()
+        await services.context.aclose()
         services.close()

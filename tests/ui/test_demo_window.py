@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import build_services
-from desktop.demo import DemoEnvironment
-from desktop.gui_main import open_window
+from desktop.app.services import build_services
+from desktop.demo.environment import DemoEnvironment
+from desktop.ui.launch import open_window
 from tests.helpers.gitrepo import run_git
 from tests.ui.conftest import wait_until
 

@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 
-from desktop.app import Services, build_services
+from desktop.app.device_watch import DeviceChoice
+from desktop.app.services import Services, build_services
 from desktop.ui.bridge import Bridge
 from desktop.ui.composer import Composer
-from desktop.ui.device_watch import DeviceChoice
 from desktop.ui.live_wiring import connect_devices
 from tests.helpers.adb import AdbServer, DeviceFactory, free_port
 from tests.ui.conftest import wait_until

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.app import Services, build_services
-from desktop.changes import UsageError
+from desktop.app.services import Services, build_services
+from desktop.core.errors import UsageError
 from desktop.core.events import EditApplied, EditPreview, Event
 from desktop.core.state import ChangeView
 from desktop.sim.messages_script import edit_turn, text_turn

@@ -8,9 +8,9 @@ import asyncio
 from PySide6.QtCore import QRect, QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import build_services
-from desktop.gui_main import open_window
+from desktop.app.services import build_services
 from desktop.ui.first_paint import wait_for_first_paint
+from desktop.ui.launch import open_window
 from desktop.ui.main_window import MainWindow
 from desktop.ui.window_frame import StartupSkeleton
 from tests.ui.conftest import wait_until

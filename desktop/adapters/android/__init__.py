@@ -1,0 +1,1 @@
+"""Android devices through the adb server's socket: discover, install, launch, errors."""

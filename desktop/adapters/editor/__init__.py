@@ -1,0 +1,1 @@
+"""Anthropic's text editor tool, boxed in a worktree: paths, files, commands."""

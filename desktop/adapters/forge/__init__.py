@@ -1,0 +1,1 @@
+"""GitHub's REST API over httpx: the merge route (and Actions builds)."""

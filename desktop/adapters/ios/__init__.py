@@ -1,0 +1,1 @@
+"""iOS devices through the platform's tools (devicectl, libimobiledevice)."""

@@ -1,0 +1,1 @@
+"""What Honk keeps on disk: the change journal, the audit log, the locks."""

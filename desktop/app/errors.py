@@ -1,0 +1,63 @@
+"""The errors the front ends tell a person about, and the window's single-instance lock:
+named here so the CLI, the window and Slack never import an adapter to catch one.
+
+Every one is a :class:`desktop.core.errors.HonkError`. The journal's, the locks' and the
+config's load with this module (they are light); the others on first use, below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from desktop.adapters.store.journal import JournalDamaged, JournalError
+from desktop.adapters.store.locks import AppLock, LockBusy
+from desktop.core.config import ConfigError
+from desktop.core.errors import HonkError, UsageError
+
+if TYPE_CHECKING:
+    from desktop.adapters.android.errors import DeviceError
+    from desktop.adapters.git.merge import MergeError
+    from desktop.adapters.git.workspace import WorkspaceError
+    from desktop.adapters.ios.devices import IosError
+    from desktop.adapters.secrets import SecretsUnavailable
+    from desktop.adapters.store.journal_repair import RepairError
+
+__all__ = [
+    "AppLock",
+    "ConfigError",
+    "DeviceError",
+    "HonkError",
+    "IosError",
+    "JournalDamaged",
+    "JournalError",
+    "LockBusy",
+    "MergeError",
+    "RepairError",
+    "SecretsUnavailable",
+    "UsageError",
+    "WorkspaceError",
+]
+
+
+def __getattr__(name: str) -> type[HonkError]:
+    # Lazy for start-up: `honk history` and first paint must not load git, iOS or keyring
+    # code (~110 ms) just to name an error they may never catch.
+    if name == "DeviceError":
+        from desktop.adapters.android.errors import DeviceError
+        return DeviceError
+    if name == "MergeError":
+        from desktop.adapters.git.merge import MergeError
+        return MergeError
+    if name == "WorkspaceError":
+        from desktop.adapters.git.workspace import WorkspaceError
+        return WorkspaceError
+    if name == "IosError":
+        from desktop.adapters.ios.devices import IosError
+        return IosError
+    if name == "SecretsUnavailable":
+        from desktop.adapters.secrets import SecretsUnavailable
+        return SecretsUnavailable
+    if name == "RepairError":
+        from desktop.adapters.store.journal_repair import RepairError
+        return RepairError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

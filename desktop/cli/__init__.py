@@ -1,0 +1,1 @@
+"""The `honk` command and its printers. No Qt."""

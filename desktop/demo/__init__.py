@@ -1,0 +1,1 @@
+"""`honk demo`: the whole flow on the stand-ins in desktop.sim."""

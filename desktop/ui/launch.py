@@ -1,0 +1,214 @@
+"""`honk` with no arguments: the window, on one asyncio loop that is Qt's (qasync)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+# asyncio (30 ms) and the agent stack load after the frame's first paint, not at import.
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QWidget
+
+    from desktop.app.services import Services
+    from desktop.demo.environment import DemoEnvironment
+    from desktop.ui.main_window import MainWindow
+
+__all__ = ["demo_main", "exit_after_first_paint", "main", "open_window", "run_gui"]
+
+DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
+FIRST_PAINT_WAIT_MS = 500  # without a display that paints, start anyway after this
+
+
+def install_excepthook() -> None:
+    """Log an uncaught error and show it, instead of Qt aborting silently."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        import logging
+        import traceback
+
+        text = "".join(traceback.format_exception(kind, value, tb))
+        logging.getLogger("honk.gui").error("uncaught error:\n%s", text)
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Honk", f"Unexpected error: {value}")
+            box.setDetailedText(text)
+            box.open()
+
+    sys.excepthook = hook
+
+
+def open_window(services: Services, settings: QSettings,
+                demo: DemoEnvironment | None = None,
+                window: MainWindow | None = None) -> MainWindow:
+    """The started main window (``window``'s painted frame completed, or a new one); with
+    ``demo``, labelled DEMO and prefilled with its stand-ins."""
+    from desktop.ui.main_window import MainWindow
+
+    if window is None:
+        window = MainWindow(services, settings)
+    else:
+        window.complete(services, settings)
+    window.start()
+    if demo is not None:
+        window.set_demo(str(demo.repo), demo.serial,
+                        [r.text for r in demo.suggested_requests])
+    return window
+
+
+async def main(window: MainWindow, env: Mapping[str, str] | None = None,
+               settings: QSettings | None = None, demo: DemoEnvironment | None = None) -> int:
+    """Build the services (from ``env``, else the process's) over the painted ``window``,
+    warm the agent stack up a step at a time, and return when the person quits."""
+    import asyncio
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app.services import build_services
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    services = build_services(env)
+    try:
+        if window.quitting:  # closed while it was starting
+            return 0
+        if settings is None:
+            settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
+        open_window(services, settings, demo, window)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def finish() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        window.finished.connect(finish)
+        app.aboutToQuit.connect(finish)
+        if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
+            print(f"HONK_READY {time.time():.6f}", flush=True)
+            window.request_quit()
+        else:
+            await warm_up(services)
+        await done
+    finally:
+        if window.ready and not window.quitting:
+            window.quitting = True
+            await window.bridge.shutdown()
+        services.close()
+    return 0
+
+
+async def warm_up(services: Services) -> None:
+    """The first run's imports and client, now, yielding to the window between steps: a
+    keystroke waits for one step, not for the whole second."""
+    import asyncio
+
+    for step in services.context.warm_up_steps():
+        step()
+        await asyncio.sleep(0)
+
+
+async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S) -> int:
+    """`honk demo`: the window on the demo's stand-ins and its throw-away HONK_HOME (never
+    the person's); everything the demo started is stopped and deleted on quit."""
+    import asyncio
+
+    from desktop.demo.environment import DemoEnvironment
+
+    demo = DemoEnvironment(pace_s=pace_s)
+    await asyncio.to_thread(demo.__enter__)  # copies a repo, starts adb: blocking work
+    try:
+        return await main(window, demo.env, demo=demo)
+    finally:
+        await asyncio.to_thread(demo.close)
+
+
+def exit_after_first_paint(window: QWidget) -> None:
+    """Opt-in start-up probe (bench/startup.py): print ``HONK_FIRST_PAINT <unix time>`` once
+    the window's first paint is done; :func:`main` prints ``HONK_READY`` once the window is
+    complete, then quits normally."""
+    from desktop.ui.first_paint import after_first_paint
+
+    after_first_paint(window, lambda: print(f"HONK_FIRST_PAINT {time.time():.6f}", flush=True))
+
+
+def paint_frame(home: Path | None) -> tuple[MainWindow, QSettings | None]:
+    """The main window's frame at its saved geometry (from ``home``), shown and painted
+    before the agent stack loads."""
+    from PySide6.QtCore import QSettings
+
+    from desktop.ui.first_paint import wait_for_first_paint
+    from desktop.ui.main_window import MainWindow
+
+    settings = None
+    if home is not None:
+        settings = QSettings(str(home / "ui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(None, settings)
+    if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
+        exit_after_first_paint(window)
+    window.show()
+    wait_for_first_paint(window, FIRST_PAINT_WAIT_MS)
+    return window, settings
+
+
+def run_gui(*, demo: bool = False) -> int:
+    """Start Qt and paint the window's frame; then, on a qasync loop, load the rest and run
+    :func:`main` (or :func:`demo_main`)."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.app.errors import AppLock, LockBusy
+    from desktop.app.home import default_home
+    from desktop.ui.gc_guard import MainThreadCollector
+    from desktop.ui.icons import icon, stylesheet
+    from desktop.ui.pyside_fix import protect_none
+
+    protect_none()  # before any Qt work: PySide6 6.12 on 3.11 would abort after ~5,000 calls
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Honk")
+    app.setOrganizationName("Honk")
+    app.setDesktopFileName("honk")
+    app.setWindowIcon(icon("honk"))
+    app.setQuitOnLastWindowClosed(False)  # closing the window leaves agents running in the tray
+    app.setStyleSheet(stylesheet())
+    install_excepthook()
+    collector = MainThreadCollector(app)  # Qt objects must never be freed by a worker thread
+    app_lock = None
+    try:
+        home = None
+        if not demo:  # the demo's home is made by the demo; it never locks the person's
+            home = default_home(os.environ)
+            home.mkdir(parents=True, exist_ok=True)
+            app_lock = AppLock(home)
+            try:
+                app_lock.acquire()
+            except LockBusy as exc:  # one window per Honk home; a second says so and leaves
+                QMessageBox.warning(None, "Honk", str(exc))
+                app_lock = None
+                return 1
+        window, settings = paint_frame(home)
+        import asyncio
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+        import qasync
+
+        # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            try:
+                return runner.run(demo_main(window) if demo else main(window, None, settings))
+            except asyncio.CancelledError:
+                return 0
+    finally:
+        if app_lock is not None:
+            app_lock.release()
+        collector.stop()
