@@ -11,7 +11,7 @@ from pathlib import Path
 
 from desktop.demo.environment import DemoEnvironment, demo_resources
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _honk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
