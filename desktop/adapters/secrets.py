@@ -22,6 +22,8 @@ __all__ = [
     "GITHUB_TOKEN",
     "INSECURE_ENV",
     "INSECURE_FILE_NAME",
+    "SLACK_APP_TOKEN",
+    "SLACK_BOT_TOKEN",
     "SecretStore",
     "SecretsUnavailable",
 ]
@@ -31,8 +33,12 @@ ANTHROPIC_KEY = "anthropic-api-key"
 GITHUB_TOKEN = "github-token"
 INSECURE_ENV = "HONK_INSECURE_SECRETS_FILE"
 INSECURE_FILE_NAME = "secrets.insecure"
-_ENV_NAMES = {ANTHROPIC_KEY: "ANTHROPIC_API_KEY", GITHUB_TOKEN: "GITHUB_TOKEN"}
-_LABELS = {ANTHROPIC_KEY: "Anthropic API key", GITHUB_TOKEN: "GitHub token"}
+SLACK_BOT_TOKEN = "slack-bot-token"  # xoxb-: the Web API as the bot
+SLACK_APP_TOKEN = "slack-app-token"  # xapp-: opens Socket Mode connections
+_ENV_NAMES = {ANTHROPIC_KEY: "ANTHROPIC_API_KEY", GITHUB_TOKEN: "GITHUB_TOKEN",
+              SLACK_BOT_TOKEN: "SLACK_BOT_TOKEN", SLACK_APP_TOKEN: "SLACK_APP_TOKEN"}
+_LABELS = {ANTHROPIC_KEY: "Anthropic API key", GITHUB_TOKEN: "GitHub token",
+           SLACK_BOT_TOKEN: "Slack bot token", SLACK_APP_TOKEN: "Slack app-level token"}
 
 
 class SecretsUnavailable(HonkError, RuntimeError):

@@ -60,17 +60,22 @@ class ApprovalService:
         gates = check_gates(evidence, config.merge.require, head)
         return Review(view, config, evidence, gates, head)
 
-    async def approve(self, change_id: str, *, reason: str = "", override: bool = False
-                      ) -> Merged:
+    async def approve(self, change_id: str, *, reason: str = "", override: bool = False,
+                      actor: str | None = None, commit: str | None = None) -> Merged:
         """Approve the change's verified commit and merge it. Raises UsageError if not allowed.
 
-        Holds the change's lock throughout (raises LockBusy if another process drives it),
-        so two approvals can never push at once.
+        ``actor``: who approves, as the audit log names them (default: the repo's git
+        identity and the OS login). ``commit``: the commit the person saw; if the change
+        has moved since, the approval is refused naming both. Holds the change's lock
+        throughout (raises LockBusy if another process drives it), so two approvals can
+        never push at once.
         """
         with self.context.hold(self.context.view(change_id).id, "approve"):
-            return await self._approve_locked(change_id, reason=reason, override=override)
+            return await self._approve_locked(change_id, reason=reason, override=override,
+                                              actor=actor, seen=commit)
 
-    async def _approve_locked(self, change_id: str, *, reason: str, override: bool) -> Merged:
+    async def _approve_locked(self, change_id: str, *, reason: str, override: bool,
+                              actor: str | None, seen: str | None) -> Merged:
         import asyncio
 
         from desktop.adapters.git.identity import current_actor
@@ -89,6 +94,10 @@ class ApprovalService:
             raise UsageError(f"change {view.id} is {view.state.value}; only a change awaiting "
                              "approval can be approved")
         commit = await asyncio.to_thread(bound_commit, view, evidence, review.branch_head)
+        if seen is not None and seen != commit:
+            raise UsageError(f"change {view.id}: approval refused: it was shown at {seen}, but "
+                             f"it has moved to {commit} since; look at the change again. "
+                             "Nothing was merged.")
         # A retry after a cut merge: the person's approval of this very commit is on record
         # already, so the retry only finishes its merge (approval is idempotent per commit).
         standing = standing_approval(self.audit.find(view.id), view.id, commit)
@@ -100,7 +109,8 @@ class ApprovalService:
                     + ". To approve anyway, pass an override with a typed reason.")
             if override and review.gates.unmet and not reason.strip():
                 raise UsageError("an override needs a reason (it is written to the audit log)")
-        actor = await asyncio.to_thread(current_actor, Path(view.repo))
+        if actor is None:
+            actor = await asyncio.to_thread(current_actor, Path(view.repo))
         emit = self.context.bus.emit
         if standing is None:
             overriding = override and bool(review.gates.unmet)
@@ -167,14 +177,18 @@ class ApprovalService:
                 return False
         return False
 
-    async def reject(self, change_id: str, reason: str = "") -> None:
+    async def reject(self, change_id: str, reason: str = "", *, actor: str | None = None
+                     ) -> None:
+        """Remove the change's worktree and branch and audit the rejection (``actor``: as
+        for :meth:`approve`)."""
         import asyncio
 
         from desktop.adapters.git.identity import current_actor
 
         review = self.review(change_id)
         self.changes.reject(change_id, reason)
-        actor = await asyncio.to_thread(current_actor, Path(review.view.repo))
+        if actor is None:
+            actor = await asyncio.to_thread(current_actor, Path(review.view.repo))
         self._audit(review.view, review.evidence, actor, "rejected", reason=reason or None)
 
     def _already_merged(self, change_id: str) -> Merged | None:

@@ -99,6 +99,15 @@ class ChangeService:
         return pipeline_steps(self.context, ctx, workspace, worktree)
 
     # -- after the fact -----------------------------------------------------------------
+    def patch(self, view: ChangeView) -> str:
+        """The change's committed patch (base to its latest commit); "" before a commit."""
+        from desktop.adapters.git.workspace import GitWorkspace  # lazy: see create
+
+        if not view.commit:
+            return ""
+        workspace = GitWorkspace.open(Path(view.repo), self.context.worktrees)
+        return workspace.committed_diff(view.base_commit, view.commit)
+
     def reopen(self, view: ChangeView) -> tuple[ChangeContext, GitWorkspace, Worktree]:
         """Context for resuming or revising a change from what the journal holds."""
         return change_runs.reopen(self.context, view)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from desktop.adapters.git.workspace import WorkspaceError
     from desktop.adapters.ios.devices import IosError
     from desktop.adapters.secrets import SecretsUnavailable
+    from desktop.adapters.slack import SlackError
     from desktop.adapters.store.journal_repair import RepairError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "MergeError",
     "RepairError",
     "SecretsUnavailable",
+    "SlackError",
     "UsageError",
     "WorkspaceError",
 ]
@@ -57,6 +59,9 @@ def __getattr__(name: str) -> type[HonkError]:
     if name == "SecretsUnavailable":
         from desktop.adapters.secrets import SecretsUnavailable
         return SecretsUnavailable
+    if name == "SlackError":
+        from desktop.adapters.slack import SlackError
+        return SlackError
     if name == "RepairError":
         from desktop.adapters.store.journal_repair import RepairError
         return RepairError

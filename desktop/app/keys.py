@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from desktop.adapters.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, SecretsUnavailable
+from desktop.adapters.secrets import (
+    ANTHROPIC_KEY,
+    GITHUB_TOKEN,
+    SLACK_APP_TOKEN,
+    SLACK_BOT_TOKEN,
+    SecretsUnavailable,
+)
 from desktop.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -15,7 +21,9 @@ __all__ = ["KEY_LABELS", "KEY_NAMES", "store_key"]
 
 # CLI name -> (keyring entry, what a person calls it).
 _KEYS = {"anthropic": (ANTHROPIC_KEY, "Anthropic API key"),
-         "github": (GITHUB_TOKEN, "GitHub token")}
+         "github": (GITHUB_TOKEN, "GitHub token"),
+         "slack-bot": (SLACK_BOT_TOKEN, "Slack bot token (xoxb-)"),
+         "slack-app": (SLACK_APP_TOKEN, "Slack app-level token (xapp-)")}
 KEY_NAMES = tuple(_KEYS)
 KEY_LABELS = {name: label for name, (_entry, label) in _KEYS.items()}
 

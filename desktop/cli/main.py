@@ -6,6 +6,7 @@ Exit codes: 0 the change reached its end state, 1 a stage failed, 2 bad usage or
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Coroutine, Sequence
@@ -78,12 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="approve although a required gate is not met (journalled)")
     approve.add_argument("--json", action="store_true")
 
+    slack = sub.add_parser("slack", help="serve change requests from Slack (Socket Mode) until "
+                           "SIGINT/SIGTERM; changes still running are left resumable")
+    slack.add_argument("--repo", action="append", default=[], metavar="[NAME=]PATH",
+                       help="a checkout to serve (repeat for several; NAME defaults to its "
+                       "folder name); its honk.toml needs [slack] approvers")
+    slack.add_argument("--device", help="device serial Slack changes install on (default: "
+                       "the one connected Android device, if exactly one)")
+    slack.add_argument("--json", action="store_true", help="one JSON event per line")
+
     devices = sub.add_parser("devices", help="list connected test devices (Android, iOS)")
     devices.add_argument("--json", action="store_true")
 
     key = sub.add_parser("key", help="store a secret in the OS keyring (never in a file)")
     key.add_argument("action", choices=["set"])
-    key.add_argument("name", choices=["anthropic", "github"])
+    key.add_argument("name", choices=["anthropic", "github", "slack-bot", "slack-app"])
 
     demo = sub.add_parser("demo", help="try the whole flow with a scripted model and a virtual "
                           "phone (no API key, phone or token needed)")
@@ -259,6 +269,8 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
         return EXIT_OK if report.ok else EXIT_FAILED
     if args.command == "devices":
         return await _devices(services, out, as_json=args.json)
+    if args.command == "slack":
+        return await _slack(services, args, out)
     if args.command == "key":
         return _store_key(services, args.name)
     if args.command == "approve":
@@ -329,6 +341,45 @@ async def _run_cancellable(coro: Coroutine[Any, Any, ChangeState]) -> ChangeStat
         return await task
     except asyncio.CancelledError:
         return ChangeState.CANCELLED
+
+
+async def _slack(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    """`honk slack`: serve until SIGINT/SIGTERM; one line per connection state and event."""
+    import asyncio
+    import signal
+
+    from desktop.app.errors import SlackError
+    from desktop.app.slack.serve import SlackServer, served_repos
+    from desktop.cli.output import HumanPrinter, JsonPrinter
+
+    repos = served_repos(args.repo)
+    services.require_key()
+    printer = JsonPrinter(out) if args.json else HumanPrinter(out)
+
+    def line(kind: str, **fields: object) -> None:
+        if args.json:
+            out.write(json.dumps({"type": kind, "change": None, **fields}) + "\n")
+        else:
+            out.write(f"slack: {' '.join(str(v) for v in fields.values() if v)}\n")
+        out.flush()
+
+    server = SlackServer(
+        services, repos, device=args.device,
+        on_status=lambda s: line("slack_status", state=s.state.value, reason=s.reason),
+        on_problem=lambda message: line("slack_problem", message=message))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, server.stop)
+    line("slack_serving", repos=sorted(repos))
+    unsubscribe = services.bus.subscribe(printer.on_event)
+    try:
+        await server.run()
+    except SlackError as exc:
+        return _usage(str(exc))
+    finally:
+        unsubscribe()
+    return EXIT_OK
 
 
 async def _devices(services: Services, out: TextIO, *, as_json: bool) -> int:

@@ -6,14 +6,14 @@ errors too: a typo that silently does nothing is worse than a refusal.
 
 from __future__ import annotations
 
-import shlex
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core.errors import HonkError
+from desktop.core.config_table import ConfigError, Table
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -28,6 +28,7 @@ __all__ = [
     "MergeConfig",
     "SandboxConfig",
     "SandboxPolicy",
+    "SlackConfig",
     "VerifierConfig",
     "load_config",
     "parse_config",
@@ -37,17 +38,6 @@ CONFIG_NAME = "honk.toml"
 DEFAULT_MODEL = "claude-sonnet-4-6"
 GATES = ("verified", "judged", "built", "installed")
 SANDBOX_MODES = ("auto", "required", "off")
-
-
-class ConfigError(HonkError, ValueError):
-    """Invalid configuration: ``str()`` is the whole message a person reads."""
-
-    def __init__(self, file: str, key: str, value: object, expected: str) -> None:
-        self.file, self.key, self.value, self.expected = file, key, value, expected
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"{file}: {key} = {shown}: expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +122,26 @@ class MergeConfig:
 
 
 @dataclass(frozen=True)
+class SlackConfig:
+    """Who may ask for changes and approve merges of this repo from Slack."""
+
+    approvers: tuple[str, ...]  # Slack user IDs who may approve merges
+    requesters: tuple[str, ...]  # who may request changes (default: the approvers)
+    channels: tuple[str, ...] = ()  # where requests are taken; empty: anywhere, and DMs
+    upload_artifact: bool = True  # post the build into the change's thread
+    max_upload_mb: float = 50.0
+
+    def may_request(self, user: str) -> bool:
+        return user in self.requesters or user in self.approvers
+
+    def may_approve(self, user: str) -> bool:
+        return user in self.approvers
+
+    def takes_requests_in(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+
+@dataclass(frozen=True)
 class HonkConfig:
     file: str = CONFIG_NAME
     found: bool = False
@@ -142,6 +152,7 @@ class HonkConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     merge: MergeConfig = field(default_factory=MergeConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    slack: SlackConfig | None = None  # None: not served over Slack
 
     def hint(self) -> str | None:
         """What to tell a person whose repo has no honk.toml."""
@@ -154,118 +165,11 @@ class HonkConfig:
         )
 
 
-class _Table:
-    """Reads one TOML table, tracking which keys were used so leftovers are errors."""
-
-    def __init__(self, file: str, prefix: str, data: object) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(file, prefix, data, "a table")
-        self.file, self.prefix, self.data = file, prefix, dict(data)
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, expected: str) -> ConfigError:
-        return ConfigError(self.file, self.key(name), self.data.get(name), expected)
-
-    def get(self, name: str) -> Any:
-        self.used.add(name)
-        return self.data.get(name)
-
-    def string(self, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, "a non-empty string")
-        if choices and value not in choices:
-            raise self.fail(name, "one of " + ", ".join(repr(c) for c in choices))
-        return value
-
-    def positive_int(self, name: str, default: int) -> int:
-        value = self.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.fail(name, "a positive integer")
-        return value
-
-    def positive_number(self, name: str, default: float) -> float:
-        value = self.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail(name, "a positive number")
-        return float(value)
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.fail(name, "true or false")
-        return value
-
-    def command(self, name: str, *, required: bool) -> tuple[str, ...]:
-        """A command as a string (split like a shell would, but never run by one) or a list."""
-        value = self.get(name)
-        if value is None:
-            if required:
-                raise self.fail(name, "a command (string or list of strings)")
-            return ()
-        if isinstance(value, str):
-            try:
-                argv = tuple(shlex.split(value))
-            except ValueError as exc:
-                raise self.fail(name, f"a command that splits cleanly ({exc})") from None
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            argv = tuple(value)
-        else:
-            raise self.fail(name, "a command (string or list of strings)")
-        if not argv or not argv[0]:
-            raise self.fail(name, "a non-empty command")
-        return argv
-
-    def strings(
-        self, name: str, default: tuple[str, ...], allowed: tuple[str, ...]
-    ) -> tuple[str, ...]:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(name, "a list of strings")
-        for item in value:
-            if item not in allowed:
-                raise ConfigError(
-                    self.file, self.key(name), item, "one of " + ", ".join(map(repr, allowed))
-                )
-        return tuple(value)
-
-    def paths(self, name: str) -> tuple[str, ...]:
-        """Host paths: absolute or "~/...", without "..", never "/" or "~" itself."""
-        value = self.get(name)
-        if value is None:
-            return ()
-        one = "an absolute path or one starting with '~/' (no '..'; not '/' or '~' itself)"
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(name, "a list of paths, each " + one)
-        for item in value:
-            ok = item.startswith("/") or item.startswith("~/")
-            if not ok or ".." in Path(item).parts or item.rstrip("/") in ("", "~"):
-                raise ConfigError(self.file, self.key(name), item, one)
-        return tuple(value)
-
-    def finish(self) -> None:
-        for extra in sorted(set(self.data) - self.used):
-            raise ConfigError(self.file, self.key(extra), self.data[extra], "no such key")
-
-
 def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig:
     """Validate parsed TOML into a :class:`HonkConfig`."""
-    root = _Table(file, "", data)
+    root = Table(file, "", data)
 
-    sandbox_t = _Table(file, "sandbox", root.get("sandbox") or {})
+    sandbox_t = Table(file, "sandbox", root.get("sandbox") or {})
     sandbox = SandboxConfig(
         mode=sandbox_t.string("mode", "auto", SANDBOX_MODES),
         network=sandbox_t.boolean("network", SandboxConfig.network),
@@ -275,7 +179,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
     )
     sandbox_t.finish()
 
-    agent_t = _Table(file, "agent", root.get("agent") or {})
+    agent_t = Table(file, "agent", root.get("agent") or {})
     agent = AgentConfig(
         model=agent_t.string("model", DEFAULT_MODEL),
         max_turns=agent_t.positive_int("max_turns", AgentConfig.max_turns),
@@ -290,7 +194,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         raise ConfigError(file, "verify", raw_verify, "an array of tables ([[verify]])")
     verifiers: list[VerifierConfig] = []
     for i, item in enumerate(raw_verify):
-        t = _Table(file, f"verify[{i}]", item)
+        t = Table(file, f"verify[{i}]", item)
         name = t.string("name", f"verify-{i + 1}")
         if any(v.name == name for v in verifiers):
             raise t.fail("name", "a name no other verifier uses")
@@ -306,7 +210,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
 
     build: BuildConfig | None = None
     if root.get("build") is not None:
-        t = _Table(file, "build", root.get("build"))
+        t = Table(file, "build", root.get("build"))
         artifact = t.get("artifact")
         if not isinstance(artifact, str) or not artifact.strip():
             raise t.fail("artifact", "a glob relative to the repo, e.g. 'app/build/**/*.apk'")
@@ -322,7 +226,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
 
     device: DeviceConfig | None = None
     if root.get("device") is not None:
-        t = _Table(file, "device", root.get("device"))
+        t = Table(file, "device", root.get("device"))
         kind = t.string("kind", "android", ("android", "ios", "local"))
         device = DeviceConfig(
             kind=kind,
@@ -335,14 +239,14 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
             raise t.fail("package", "the app id to launch (e.g. 'com.example.app')")
         t.finish()
 
-    judge_t = _Table(file, "judge", root.get("judge") or {})
+    judge_t = Table(file, "judge", root.get("judge") or {})
     judge_model = judge_t.get("model")
     if judge_model is not None and (not isinstance(judge_model, str) or not judge_model.strip()):
         raise judge_t.fail("model", "a model id")
     judge = JudgeConfig(enabled=judge_t.boolean("enabled", True), model=judge_model)
     judge_t.finish()
 
-    merge_t = _Table(file, "merge", root.get("merge") or {})
+    merge_t = Table(file, "merge", root.get("merge") or {})
     merge = MergeConfig(
         target=merge_t.string("target", MergeConfig.target),
         via=merge_t.string("via", "git", ("git", "github")),
@@ -355,6 +259,8 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
     if merge.via == "github" and merge.github_repo.count("/") != 1:
         raise merge_t.fail("github_repo", "'owner/name' when via = 'github'")
     merge_t.finish()
+    slack = _slack(Table(file, "slack", root.get("slack"))) if root.get("slack") is not None \
+        else None
     root.finish()
 
     return HonkConfig(
@@ -367,7 +273,40 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         judge=judge,
         merge=merge,
         sandbox=sandbox,
+        slack=slack,
     )
+
+
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+_SLACK_CHANNEL = re.compile(r"[CDG][A-Z0-9]{2,}")
+
+
+def _slack_ids(t: Table, name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...] | None:
+    value = t.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise t.fail(name, f"a list of {what}")
+    for item in value:
+        if not pattern.fullmatch(item):
+            raise ConfigError(t.file, t.key(name), item, what)
+    return tuple(value)
+
+
+def _slack(t: Table) -> SlackConfig:
+    users = "Slack user IDs like 'U0123ABCD' (a profile's 'Copy member ID')"
+    approvers = _slack_ids(t, "approvers", _SLACK_USER, users) or ()
+    requesters = _slack_ids(t, "requesters", _SLACK_USER, users)
+    channels = _slack_ids(t, "channels", _SLACK_CHANNEL, "Slack channel IDs like 'C0123ABCD'")
+    config = SlackConfig(
+        approvers=approvers,
+        requesters=approvers if requesters is None else requesters,
+        channels=channels or (),
+        upload_artifact=t.boolean("upload_artifact", SlackConfig.upload_artifact),
+        max_upload_mb=t.positive_number("max_upload_mb", SlackConfig.max_upload_mb),
+    )
+    t.finish()
+    return config
 
 
 def load_config(text: str | None, file: str = CONFIG_NAME) -> HonkConfig:

@@ -25,7 +25,7 @@ from desktop.core.events import (
 )
 from desktop.core.stages import ChangeState, Stage
 
-__all__ = ["ChangeContext", "Pipeline", "Step", "StepResult"]
+__all__ = ["SHUTDOWN", "ChangeContext", "Pipeline", "Step", "StepResult", "revise_prompt", "run_step"]
 
 
 @dataclass
@@ -58,6 +58,11 @@ class StepResult:
     reason: str = ""
     back_to_agent: str | None = None  # feedback: run the agent again with this message
     rest_in: ChangeState | None = None  # stop the run here, in this resting state
+
+
+# Cancel a run's task with this message (``task.cancel(SHUTDOWN)``) when the process that
+# serves it stops rather than the person cancelling: the change ends interrupted, resumable.
+SHUTDOWN = "honk: shutting down"
 
 
 class Step(Protocol):
@@ -107,10 +112,15 @@ class Pipeline:
                 if result.rest_in is not None:
                     return self._finish(ctx, result.rest_in, result.reason)
                 index += 1
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if current is not None:
                 ctx.emit(StageFailed(change=ctx.change_id, stage=current, reason="cancelled"))
-            self._finish(ctx, ChangeState.CANCELLED, "cancelled by the user")
+            if SHUTDOWN in exc.args:  # the serving process stops; the change is not dropped
+                self._finish(ctx, ChangeState.INTERRUPTED,
+                             "Honk stopped while the change ran; it resumes when Honk "
+                             f"serves again (or: honk resume {ctx.change_id})")
+            else:
+                self._finish(ctx, ChangeState.CANCELLED, "cancelled by the user")
             raise
         return self._finish(ctx, ChangeState.COMMITTED, "")
 

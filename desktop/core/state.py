@@ -17,6 +17,7 @@ from desktop.core.events import (
     Usage,
     VerifierResult,
 )
+from desktop.core.slack_events import SlackThread
 from desktop.core.stages import STATE_OF_STAGE, ChangeState, Stage
 
 __all__ = ["ChangeView", "StageView", "fold", "fold_one"]
@@ -58,6 +59,7 @@ class ChangeView:
     stages: tuple[StageView, ...] = ()
     verifiers: tuple[VerifierResult, ...] = field(default=())
     files: tuple[str, ...] = ()
+    requested_by: str = ""  # who asked, when not the person at this desk ("slack:Ana")
 
     def stage(self, stage: Stage) -> StageView | None:
         """The latest record of ``stage``, if it ran."""
@@ -93,6 +95,8 @@ def fold_one(view: ChangeView, event: Event) -> ChangeView:
         )
     if isinstance(event, RunAttached):
         return replace(view, owner_pid=event.pid, owner_host=event.host)
+    if isinstance(event, SlackThread):
+        return replace(view, requested_by=f"slack:{event.user_name or event.user}")
     if isinstance(event, StageStarted):
         stage_view = StageView(event.stage, "running", event.at, round=event.round)
         return replace(

@@ -24,9 +24,10 @@ def store(home: Path, opt_in: str = "") -> SecretStore:
 
 
 def test_an_unknown_name_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"unknown key 'slack': expected one of anthropic, github"):
+    with pytest.raises(UsageError, match=r"unknown key 'slack': expected one of anthropic, "
+                                         r"github, slack-bot, slack-app"):
         store_key(store(tmp_path), "slack", "xoxb-1")
-    assert KEY_NAMES == ("anthropic", "github")
+    assert KEY_NAMES == ("anthropic", "github", "slack-bot", "slack-app")
 
 
 def test_an_empty_value_stores_nothing(tmp_path: Path, no_keyring: None) -> None:

@@ -268,6 +268,11 @@ class GitWorkspace:
         """Whole worktree vs the base commit, untracked (not ignored) files included."""
         return self._snapshot_diff(wt, None)
 
+    def committed_diff(self, base_commit: str, commit: str) -> str:
+        """The patch from ``base_commit`` to ``commit``: exactly what an approval merges."""
+        return git("diff", "--no-color", "--no-ext-diff", f"{base_commit}..{commit}",
+                   cwd=self.repo, strip=False)
+
     def changed_files(self, wt: Worktree) -> list[str]:
         """Paths that differ from the base commit (added, modified or deleted)."""
         with self._snapshot_index(wt, None) as env:

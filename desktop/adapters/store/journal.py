@@ -18,7 +18,7 @@ from typing import Any
 
 # Event types defined beside the stages that emit them register themselves on import; the
 # journal must know every type it may read back.
-from desktop.core import build_events, judge_events  # noqa: F401
+from desktop.core import build_events, judge_events, slack_events  # noqa: F401
 from desktop.core.errors import HonkError
 from desktop.core.events import Event, VerifierResult, event_from_dict, event_to_dict
 from desktop.core.stages import ChangeState, Stage
