@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-resolve requirements.lock: every package the README's install command puts into
-# .venv (the runtime dependencies and the `dev` extra), pinned with hashes for every
+# .venv (the runtime dependencies, the `dev` extra and the `claude-code` extra), pinned with hashes for every
 # platform (Linux, macOS, Windows).
 #
 #   scripts/lock.sh                       # after editing pyproject.toml: keeps every pin that still fits
@@ -18,7 +18,7 @@ if [ ! -x "$tools/bin/uv" ] || [ "$("$tools/bin/uv" --version | cut -d' ' -f2)" 
   "$tools/bin/pip" install -q "uv==$uv_version"
 fi
 # --universal: one file with environment markers for every platform the desktop app runs on.
-"$tools/bin/uv" pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+"$tools/bin/uv" pip compile pyproject.toml --extra dev --extra claude-code --universal --python-version 3.11 \
   --generate-hashes --no-header --quiet -o requirements.lock "$@"
 {
   echo "# The locked set: what the README's install command puts into .venv. Do not edit;"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.gitrepo", "tests.helpers.adb"]
+pytest_plugins = ["tests.helpers.gitrepo", "tests.helpers.adb", "tests.helpers.scripted_api"]
 
 
 @pytest.fixture(autouse=True)

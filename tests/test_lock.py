@@ -33,8 +33,9 @@ def lock_drift() -> ModuleType:
 
 def declared() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [Requirement(r) for r in [*project["dependencies"],
-                                     *project["optional-dependencies"]["dev"]]]
+    extras = project["optional-dependencies"]
+    return [Requirement(r) for r in [*project["dependencies"], *extras["dev"],
+                                     *extras["claude-code"]]]
 
 
 def test_every_declared_dependency_is_pinned_within_its_bounds_with_hashes() -> None:

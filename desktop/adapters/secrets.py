@@ -57,6 +57,9 @@ class SecretStore:
     env: Mapping[str, str]
     home: Path | None = None  # where the opt-in file lives; None: no file fallback
     warn: Callable[[str], None] = field(default=_to_stderr, repr=False)
+    # False: the environment only, never the keyring or the file. `honk demo` needs no
+    # secret of the person's, and a first keyring read can pop a "new keyring" dialog.
+    use_keyring: bool = True
 
     @classmethod
     def from_environ(cls) -> SecretStore:
@@ -80,8 +83,8 @@ class SecretStore:
 
     def get(self, name: str) -> str | None:
         env_value = self.env.get(_ENV_NAMES.get(name, ""), "")
-        if env_value:
-            return env_value
+        if env_value or not self.use_keyring:
+            return env_value or None
         value = self._keyring_get(name)
         if value:
             return value
@@ -98,6 +101,10 @@ class SecretStore:
 
     def set(self, name: str, value: str) -> str:
         """Store ``name``; returns where it went ("the keyring" or the unencrypted file)."""
+        if not self.use_keyring:
+            raise SecretsUnavailable(
+                f"the {_LABELS.get(name, name)} was not stored: this session (the demo) keeps "
+                "no secrets and never touches the keyring")
         import keyring
         from keyring.errors import KeyringError, NoKeyringError
 

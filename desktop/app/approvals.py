@@ -208,7 +208,7 @@ class ApprovalService:
         if m.via == "github":
             from desktop.app.github_route import merge_via_github
 
-            token = self.secrets.get(GITHUB_TOKEN)
+            token = await asyncio.to_thread(self.secrets.get, GITHUB_TOKEN)  # keyring
             if not token:
                 raise UsageError("no GitHub token: set GITHUB_TOKEN or store one with "
                                  "`honk key set github`")

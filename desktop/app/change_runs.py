@@ -12,6 +12,7 @@ from desktop.adapters.editor.files import TEMP_GLOB as EDIT_TEMP_GLOB
 from desktop.adapters.store.locks import this_host
 from desktop.app.context import AppContext
 from desktop.app.inputs import read_config
+from desktop.app.keyring_wait import prepare_run_watched
 from desktop.app.pipeline_steps import pipeline_steps
 from desktop.core.errors import UsageError
 from desktop.core.events import ChangeFinished, Notice, RevisionRequested, RunAttached
@@ -67,7 +68,7 @@ async def _pipeline_run(
                         message=f"stopped {' '.join(argv)!r}, left running by an "
                                 "earlier run that died"))
     app.warm_up()  # a no-op when the app warmed up; else one pause, on this thread
-    await app.offload(app.prepare_run)
+    await prepare_run_watched(app, ctx)  # "waiting for the keyring" when it prompts
     if steps is None:
         steps = pipeline_steps(app, ctx, workspace, worktree)
     pipeline = Pipeline(steps)

@@ -43,6 +43,12 @@ class ChangeService:
         options = options or RunOptions()
         text = validate_request(request)
         config = read_config(repo)
+        if config.agent.engine == "claude-code":  # stop before any worktree exists
+            from desktop.adapters.claude_code.sdk import INSTALL_HINT, sdk_installed
+
+            if not sdk_installed():
+                raise UsageError(f"{repo / config.file}: agent.engine = 'claude-code': "
+                                 f"{INSTALL_HINT}")
         workspace = GitWorkspace.open(repo, self.context.worktrees)
         target = options.target or config.merge.target
         change_id = new_change_id()

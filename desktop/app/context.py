@@ -58,6 +58,7 @@ class AppContext:
         backoff_s: float = 1.0,
         installer_for: InstallerFor | None = None,
         locks: ChangeLocks | None = None,
+        github_token: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.home = home
         self.locks = locks or ChangeLocks(home / "locks")
@@ -68,6 +69,7 @@ class AppContext:
         self._prices = prices
         self.backoff_s = backoff_s
         self.installer_for = installer_for  # builds the install step for a device, if any
+        self.github_token = github_token  # blocking (keyring): call it off the loop
         self._client: Any = None
         self._lock = threading.Lock()  # one client and pool, even when threads race to make it
         self._warm = False

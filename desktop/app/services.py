@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.adapters.secrets import ANTHROPIC_KEY, SecretStore
+from desktop.adapters.secrets import ANTHROPIC_KEY, GITHUB_TOKEN, SecretStore
 from desktop.adapters.store.audit_log import AuditLog
 from desktop.adapters.store.journal import ChangeJournal
 from desktop.app.approvals import ApprovalService
@@ -61,7 +61,8 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
     journal = ChangeJournal(home / "journal.sqlite3",
                             busy_timeout_s=float(env.get("HONK_JOURNAL_BUSY_TIMEOUT_S", "10")))
     bus = EventBus(journal)
-    secrets = SecretStore(env, home=home)
+    # The demo brings its own key in env; it must never touch the person's keyring.
+    secrets = SecretStore(env, home=home, use_keyring=env.get("HONK_DEMO") != "1")
     cached: dict[str, list[str]] = {}
 
     def secret_values() -> list[str]:
@@ -88,6 +89,7 @@ def build_services(env: Mapping[str, str] | None = None) -> Services:
         secret_values=secret_values,
         backoff_s=backoff_s,
         installer_for=installers,
+        github_token=lambda: secrets.get(GITHUB_TOKEN),
     )
     changes = ChangeService(context)
     audit = AuditLog(home / "audit.sqlite3")

@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("id")
     reject.add_argument("--reason", default="")
 
+    install = sub.add_parser("install", help="install a change's existing build again (never "
+                             "builds): on --device, or the device the change chose")
+    install.add_argument("id")
+    install.add_argument("--device", help="device serial (see `honk devices`)")
+    install.add_argument("--json", action="store_true")
+
     approve = sub.add_parser("approve", help="approve a change's tested commit and merge it")
     approve.add_argument("id")
     approve.add_argument("--reason", default="", help="why (required with --override)")
@@ -100,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true",
                       help="run one suggested request through the CLI instead of the window")
     demo.add_argument("--json", action="store_true", help="one JSON event per line")
+    demo.add_argument("--request", metavar="TEXT",
+                      help="with --headless: play this request, in your own words, instead of "
+                           "the first suggested one")
 
     journal = sub.add_parser("journal", help="the change journal (HONK_HOME/journal.sqlite3)")
     journal_sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
@@ -164,7 +173,7 @@ def _demo(args: argparse.Namespace) -> int:
         except DemoError as exc:
             return _usage(str(exc))
     try:
-        return asyncio.run(run_headless(sys.stdout, json_lines=args.json))
+        return asyncio.run(run_headless(sys.stdout, json_lines=args.json, text=args.request))
     except DemoError as exc:
         return _usage(str(exc))
     except KeyboardInterrupt:
@@ -273,6 +282,8 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
         return await _slack(services, args, out)
     if args.command == "key":
         return _store_key(services, args.name)
+    if args.command == "install":
+        return await _install(services, args, out)
     if args.command == "approve":
         printer = JsonPrinter(out) if args.json else HumanPrinter(out)
         return await _approve(services, args.id, printer, reason=args.reason,
@@ -356,22 +367,26 @@ async def _slack(services: Services, args: argparse.Namespace, out: TextIO) -> i
     services.require_key()
     printer = JsonPrinter(out) if args.json else HumanPrinter(out)
 
-    def line(kind: str, **fields: object) -> None:
+    def line(kind: str, human: str, **fields: object) -> None:
         if args.json:
             out.write(json.dumps({"type": kind, "change": None, **fields}) + "\n")
         else:
-            out.write(f"slack: {' '.join(str(v) for v in fields.values() if v)}\n")
+            out.write(f"slack: {human}\n")
         out.flush()
 
     server = SlackServer(
         services, repos, device=args.device,
-        on_status=lambda s: line("slack_status", state=s.state.value, reason=s.reason),
-        on_problem=lambda message: line("slack_problem", message=message))
+        on_status=lambda s: line("slack_status", s.state.value + (f" ({s.reason})" if s.reason
+                                                                   else ""),
+                                 state=s.state.value, reason=s.reason),
+        on_problem=lambda message: line("slack_problem", f"problem: {message}",
+                                        message=message))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, server.stop)
-    line("slack_serving", repos=sorted(repos))
+    line("slack_serving", f"serving {', '.join(sorted(repos))} (Ctrl-C stops; changes still "
+         "running are left resumable)", repos=sorted(repos))
     unsubscribe = services.bus.subscribe(printer.on_event)
     try:
         await server.run()
@@ -379,6 +394,25 @@ async def _slack(services: Services, args: argparse.Namespace, out: TextIO) -> i
         return _usage(str(exc))
     finally:
         unsubscribe()
+    return EXIT_OK
+
+
+async def _install(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    """`honk install ID`: the change's recorded artifact onto a device, nothing rebuilt."""
+    from desktop.app.reinstall import InstallFailed, install_change
+    from desktop.cli.output import HumanPrinter, JsonPrinter
+
+    printer = JsonPrinter(out) if args.json else HumanPrinter(out)
+    unsubscribe = services.bus.subscribe(printer.on_event)
+    try:
+        installed = await install_change(services.context, args.id, args.device)
+    except InstallFailed as exc:
+        print(f"honk: install failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        unsubscribe()
+    if not args.json:
+        out.write(f"installed {installed.artifact_sha256[:12]} on {installed.device}\n")
     return EXIT_OK
 
 

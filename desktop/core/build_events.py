@@ -12,7 +12,8 @@ from typing import ClassVar
 
 from desktop.core.events import Event
 
-__all__ = ["ArtifactBuilt", "BuildLog", "Installed", "Launched"]
+__all__ = ["ArtifactBuilt", "BuildLog", "Installed", "Launched", "RemoteBuildStarted",
+           "RemoteBuildStatus"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,3 +54,26 @@ class Launched(Event):
     type: ClassVar[str] = "launched"
     device: str
     package: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteBuildStarted(Event):
+    """The change's commit went to GitHub as its branch and a workflow run builds it; a
+    resumed change re-attaches to ``run_id`` instead of dispatching again."""
+
+    type: ClassVar[str] = "remote_build_started"
+    run_id: int
+    workflow: str
+    branch: str
+    commit: str
+    url: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteBuildStatus(Event):
+    """The workflow run moved: queued, in_progress, completed (with its conclusion)."""
+
+    type: ClassVar[str] = "remote_build_status"
+    run_id: int
+    status: str
+    conclusion: str | None = None

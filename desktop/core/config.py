@@ -17,6 +17,7 @@ from desktop.core.config_table import ConfigError, Table
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ENGINES",
     "GATES",
     "SANDBOX_MODES",
     "AgentConfig",
@@ -38,6 +39,9 @@ CONFIG_NAME = "honk.toml"
 DEFAULT_MODEL = "claude-sonnet-4-6"
 GATES = ("verified", "judged", "built", "installed")
 SANDBOX_MODES = ("auto", "required", "off")
+# Who runs the agent loop: Honk's own over the Messages API, or the Claude Code CLI (boxed
+# the same way; see desktop/steps/claude_code_agent.py).
+ENGINES = ("messages", "claude-code")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class AgentConfig:
     max_cost_usd: float = 5.0
     max_tokens: int = 16000  # per model turn
     verify_rounds: int = 3  # how often failing verifiers go back to the agent
+    engine: str = "messages"  # one of ENGINES
 
 
 @dataclass(frozen=True)
@@ -89,10 +94,19 @@ class VerifierConfig:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    command: tuple[str, ...]
+    command: tuple[str, ...]  # empty when the build runs on GitHub Actions
     artifact: str
     timeout: float = 1800.0
     sandbox: SandboxPolicy = field(default_factory=SandboxConfig().for_build)
+    via: str = "local"  # local | github-actions
+    workflow: str = ""  # github-actions: the workflow file (or id), on workflow_dispatch
+    actions_artifact: str = ""  # github-actions: the artifact the workflow uploads
+    github_repo: str = ""  # owner/name (default: [merge] github_repo)
+    github_api: str = ""  # default: [merge] github_api
+
+    @property
+    def remote(self) -> bool:
+        return self.via == "github-actions"
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         max_cost_usd=agent_t.positive_number("max_cost_usd", AgentConfig.max_cost_usd),
         max_tokens=agent_t.positive_int("max_tokens", AgentConfig.max_tokens),
         verify_rounds=agent_t.positive_int("verify_rounds", AgentConfig.verify_rounds),
+        engine=agent_t.string("engine", AgentConfig.engine, ENGINES),
     )
     agent_t.finish()
 
@@ -208,21 +223,8 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         )
         t.finish()
 
-    build: BuildConfig | None = None
-    if root.get("build") is not None:
-        t = Table(file, "build", root.get("build"))
-        artifact = t.get("artifact")
-        if not isinstance(artifact, str) or not artifact.strip():
-            raise t.fail("artifact", "a glob relative to the repo, e.g. 'app/build/**/*.apk'")
-        if Path(artifact).is_absolute() or ".." in Path(artifact).parts:
-            raise t.fail("artifact", "a glob inside the repo (relative, no '..')")
-        build = BuildConfig(
-            command=t.command("command", required=True),
-            artifact=artifact,
-            timeout=t.positive_number("timeout", BuildConfig.timeout),
-            sandbox=sandbox.for_build(),
-        )
-        t.finish()
+    build_t = Table(file, "build", root.get("build")) if root.get("build") is not None \
+        else None
 
     device: DeviceConfig | None = None
     if root.get("device") is not None:
@@ -259,6 +261,7 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
     if merge.via == "github" and merge.github_repo.count("/") != 1:
         raise merge_t.fail("github_repo", "'owner/name' when via = 'github'")
     merge_t.finish()
+    build = _build(build_t, sandbox, merge) if build_t is not None else None
     slack = _slack(Table(file, "slack", root.get("slack"))) if root.get("slack") is not None \
         else None
     root.finish()
@@ -275,6 +278,44 @@ def parse_config(data: Mapping[str, Any], file: str = CONFIG_NAME) -> HonkConfig
         sandbox=sandbox,
         slack=slack,
     )
+
+
+def _build(t: Table, sandbox: SandboxConfig, merge: MergeConfig) -> BuildConfig:
+    artifact = t.get("artifact")
+    if not isinstance(artifact, str) or not artifact.strip():
+        raise t.fail("artifact", "a glob relative to the repo, e.g. 'app/build/**/*.apk'")
+    if Path(artifact).is_absolute() or ".." in Path(artifact).parts:
+        raise t.fail("artifact", "a glob inside the repo (relative, no '..')")
+    via = t.string("via", "local", ("local", "github-actions"))
+    timeout = t.positive_number("timeout", BuildConfig.timeout)
+    if via == "local":
+        for key in ("workflow", "actions_artifact", "github_repo", "github_api"):
+            if t.get(key) is not None:
+                raise t.fail(key, "nothing with via = 'local' (it is for via = 'github-actions')")
+        config = BuildConfig(command=t.command("command", required=True), artifact=artifact,
+                             timeout=timeout, sandbox=sandbox.for_build())
+        t.finish()
+        return config
+    if t.get("command") is not None:
+        raise t.fail("command", "no command with via = 'github-actions' (the workflow builds)")
+    workflow = t.get("workflow")
+    if (not isinstance(workflow, str | int) or isinstance(workflow, bool)
+            or not str(workflow).strip() or "/" in str(workflow)):
+        raise t.fail("workflow", "the workflow's file name in .github/workflows (e.g. "
+                     "'honk-build.yml') or its numeric id")
+    github_repo = t.string("github_repo", merge.github_repo)
+    if github_repo.count("/") != 1:
+        raise t.fail("github_repo", "'owner/name' (here or as [merge] github_repo) when "
+                     "via = 'github-actions'")
+    config = BuildConfig(
+        command=(), artifact=artifact, timeout=timeout, sandbox=sandbox.for_build(),
+        via=via, workflow=str(workflow), actions_artifact=t.string("actions_artifact", ""),
+        github_repo=github_repo, github_api=t.string("github_api", merge.github_api))
+    if not config.actions_artifact:
+        raise t.fail("actions_artifact", "the name of the artifact the workflow uploads "
+                     "(actions/upload-artifact's name)")
+    t.finish()
+    return config
 
 
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")

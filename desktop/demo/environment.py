@@ -2,7 +2,8 @@
 
 :class:`DemoEnvironment` sets up the stand-ins (a sample app repo with a bare "production"
 remote, the scripted Messages API, the virtual Android device behind a private real adb
-server) under a throw-away directory; :func:`run_headless` drives one change through it.
+server, a loopback Slack workspace for the phone path) under a throw-away directory;
+:func:`run_headless` drives one change through it at the desk, then one from the phone.
 The GUI can use the same environment: pass ``env`` to ``build_services``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import zipfile
@@ -22,18 +24,21 @@ from typing import TYPE_CHECKING, Any, Self, TextIO
 
 from desktop.adapters.git.cli import GitError, git
 from desktop.core.errors import HonkError
+from desktop.demo.phone import PHONE_USER, PHONE_USER_NAMES, PhoneOutcome, run_phone_leg
 from desktop.sim.messages_api import Route, ScriptedMessagesAPI, route_by
 from desktop.sim.messages_script import Response, Turn, edit_turn, text_turn, tool_turn
+from desktop.sim.slack import FakeSlack
 
 if TYPE_CHECKING:
     from desktop.sim.private_adb import PrivateAdbServer
 
 __all__ = ["DEMO_KEY", "DemoEnvironment", "DemoError", "SuggestedRequest", "demo_resources",
-           "run_headless"]
+           "own_request", "run_headless"]
 
 DEMO_KEY = "sk-ant-demo-0000-not-a-real-key"
 PACKAGE = "com.example.honkplayer"
 _REPEATS = 5  # each request can be tried this many times per demo session
+_OWN_REPEATS = 20  # requests in the person's own words, together, per demo session
 
 
 class DemoError(HonkError, RuntimeError):
@@ -109,8 +114,41 @@ def suggested_requests(pace_s: float = 0.0) -> tuple[SuggestedRequest, ...]:
     return overlap, pause
 
 
-def _scripts(requests: tuple[SuggestedRequest, ...]) -> tuple[dict[str, list[Response]],
-                                                               list[Route]]:
+def own_request(text: str, pace_s: float = 0.0) -> SuggestedRequest:
+    """What the scripted model plays for a request in the person's own words (any text no
+    suggestion matches): one small, real change to the sample app that fails a check once,
+    is fixed, then verifies, builds, installs and can be approved."""
+    knobs: dict[str, Any] = {"chunk_chars": 12, "delay_s": pace_s}
+    layout = "player/layout.py"
+    return SuggestedRequest(
+        text=text,
+        agent=(
+            edit_turn(layout, "    size = PLAY_BUTTON_SIZE\n",
+                      "    # Narrow screens: a bigger button is easier to hit with a thumb.\n"
+                      "    size = PLAY_BUTTON_SIZE + 16 if width < SMALL_SCREEN_WIDTH "
+                      "else PLAY_BUTTON_SIZE\n",
+                      "This is the demo's scripted model: for a request in your own words it "
+                      "plays one small, real change to the sample app, so you can follow the "
+                      "whole flow. I'll give the play button more room on narrow screens.",
+                      **knobs),
+            _verifiers(),
+            edit_turn(layout, "MARGIN = 16\n",
+                      "MARGIN = 16\nSMALL_SCREEN_WIDTH = 400  # dp: upright phones are "
+                      "360 to 412 dp wide\n",
+                      "SMALL_SCREEN_WIDTH is not defined yet; I'll add it next to the other "
+                      "sizes.", **knobs),
+            _verifiers(),
+            text_turn("On screens narrower than 400 dp the play button is now 88 dp (72 dp "
+                      "elsewhere); it stays on screen and above the 48 dp touch target. All "
+                      "checks pass.", **knobs),
+        ),
+        verdict="A small layout change: the play button is 16 dp larger on narrow screens; "
+                "nothing else changed.",
+    )
+
+
+def _scripts(requests: tuple[SuggestedRequest, ...], own: SuggestedRequest | None = None,
+             ) -> tuple[dict[str, list[Response]], list[Route]]:
     scripts: dict[str, list[Response]] = {}
     routes: list[Route] = []
     for i, req in enumerate(requests):
@@ -120,6 +158,12 @@ def _scripts(requests: tuple[SuggestedRequest, ...]) -> tuple[dict[str, list[Res
         # The judge quotes the request too, so its tool route goes first.
         routes.insert(0, Route(f"judge-{i}", tool="submit_verdict", first_user_contains=req.text))
         routes.append(Route(f"agent-{i}", first_user_contains=req.text))
+    if own is not None:  # any other request: after every suggestion's routes, judge first
+        verdict = {"verdict": "approve", "summary": own.verdict, "reasons": [], "flags": []}
+        scripts["judge-own"] = [tool_turn("submit_verdict", verdict)] * _OWN_REPEATS
+        scripts["agent-own"] = list(own.agent) * _OWN_REPEATS
+        routes.insert(len(requests), Route("judge-own", tool="submit_verdict"))
+        routes.append(Route("agent-own"))
     return scripts, routes
 
 
@@ -137,9 +181,11 @@ class DemoEnvironment:
         self.pace_s = pace_s
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.suggested_requests = suggested_requests(pace_s)
+        self.own_request = own_request("", pace_s)  # any other request plays this session
         self.tmp: Path | None = None
         self.env: dict[str, str] = {}
         self.api: ScriptedMessagesAPI | None = None
+        self.slack: FakeSlack | None = None  # the phone's Slack workspace
         self.device: Any = None  # VirtualAdbDevice, imported lazily with the adb pieces
         self._device_thread: Any = None
         self._adb: PrivateAdbServer | None = None
@@ -172,9 +218,11 @@ class DemoEnvironment:
             self._make_repo()
             self._start_api()
             self._start_device()
+            self._start_slack()
         except BaseException:
             self.close()
             raise
+        assert self.slack is not None
         self.env = {
             **self.base_env,
             "HONK_HOME": str(self.root / "honk-home"),
@@ -182,6 +230,9 @@ class DemoEnvironment:
             "ANTHROPIC_API_KEY": DEMO_KEY,
             "ANTHROPIC_BASE_URL": self.api.base_url if self.api else "",
             "HONK_RETRY_BACKOFF_S": "0.05",
+            "SLACK_BOT_TOKEN": self.slack.bot_token,
+            "SLACK_APP_TOKEN": self.slack.app_token,
+            "HONK_SLACK_API_URL": self.slack.api_url,
             **self._adb_env,
         }
         return self
@@ -203,7 +254,7 @@ class DemoEnvironment:
         _git(self.repo, "push", "-q", "-u", "origin", "main")
 
     def _start_api(self) -> None:
-        scripts, routes = _scripts(self.suggested_requests)
+        scripts, routes = _scripts(self.suggested_requests, self.own_request)
         self.api = ScriptedMessagesAPI(scripts, route_by(routes), expected_api_key=DEMO_KEY)
         self.api.start()
 
@@ -222,8 +273,18 @@ class DemoEnvironment:
         except PrivateAdbError as exc:
             raise DemoError(str(exc)) from None
 
+    def _start_slack(self) -> None:
+        # A fresh app token each time: Honk serves one Slack app once per machine, and two
+        # demos may run at once.
+        self.slack = FakeSlack(app_token=f"xapp-1-A0HONKDEMO-{secrets.token_hex(8)}",
+                               users={PHONE_USER: PHONE_USER_NAMES})
+        self.slack.start()
+
     def close(self) -> None:
-        """Stop the adb server, the device and the API, and delete every file made."""
+        """Stop Slack, the adb server, the device and the API, and delete every file made."""
+        if self.slack is not None:
+            self.slack.stop()
+            self.slack = None
         if self._adb is not None:
             with contextlib.suppress(Exception):
                 self._adb.close()  # it daemonizes and would outlive us
@@ -240,11 +301,15 @@ class DemoEnvironment:
             self.tmp = None
 
 
-async def run_headless(out: TextIO, *, json_lines: bool = False, request: int = 0) -> int:
-    """Run one suggested request end to end; 0 only if every stage truly happened."""
+async def run_headless(out: TextIO, *, json_lines: bool = False, request: int = 0,
+                       text: str | None = None) -> int:
+    """Run one suggested request (or ``text``, a request in the person's own words) end to
+    end; 0 only if every stage truly happened."""
     with DemoEnvironment() as demo:
-        return await run_story(demo, demo.suggested_requests[request], out,
-                               json_lines=json_lines)
+        chosen = (demo.suggested_requests[request] if text is None
+                  else own_request(text, demo.pace_s))
+        phone = next(r for r in demo.suggested_requests if r.text != chosen.text)
+        return await run_story(demo, chosen, out, json_lines=json_lines, phone=phone)
 
 
 def apk_has_manifest(path: Path) -> bool:
@@ -332,37 +397,54 @@ def _of(events: list[Any], kind: str) -> list[Any]:
 
 
 async def run_story(demo: DemoEnvironment, request: SuggestedRequest, out: TextIO, *,
-                    json_lines: bool = False) -> int:
-    """Run ``request`` through the real services on ``demo``; print the story and checks."""
+                    json_lines: bool = False, phone: SuggestedRequest | None = None) -> int:
+    """Run ``request`` through the real services on ``demo``; print the story and checks.
+    ``phone``: then ask for that one from the phone, over Slack (the phone path)."""
     from desktop.app.services import build_services
     from desktop.core.options import RunOptions
     from desktop.core.stages import ChangeState
 
     story = _Story(out, json_lines, [])
     story.say("Honk Desktop demo: scripted model, virtual phone, throw-away repo; "
-              "no real API, phone or GitHub is touched")
+              "no real API, phone, Slack or GitHub is touched")
     story.say(f"request: {request.text}")
     services = build_services(demo.env)
     unsubscribe = services.bus.subscribe(story.on_event)
     problem = ""
+    on_phone: PhoneOutcome | None = None
+    checks: dict[str, tuple[bool, str]] = {}
     try:
-        ctx, workspace, worktree = services.changes.create(
-            request.text, demo.repo, RunOptions(device=demo.serial))
-        state = await services.changes.run(ctx, workspace, worktree)
-        if state is ChangeState.AWAITING_APPROVAL:
-            await services.approvals.approve(ctx.change_id)
-        else:
-            problem = f"the change stopped as {state.value}"
+        try:
+            ctx, workspace, worktree = services.changes.create(
+                request.text, demo.repo, RunOptions(device=demo.serial))
+            state = await services.changes.run(ctx, workspace, worktree)
+            if state is ChangeState.AWAITING_APPROVAL:
+                await services.approvals.approve(ctx.change_id)
+            else:
+                problem = f"the change stopped as {state.value}"
+        finally:
+            unsubscribe()  # the story's checks are about the desk's change
+        checks = _checks(demo, story)  # before the phone's change moves phone and remote
+        if not problem and phone is not None and demo.slack is not None:
+            story.say("now from the phone: the same desk machine serves Slack "
+                      "(`honk slack`), and the request comes from a phone")
+            on_phone = await run_phone_leg(services=services, slack=demo.slack,
+                                           repo=demo.repo, device=demo.serial,
+                                           request=phone.text, say=story.say)
         report = services.audit.verify()
     except Exception as exc:  # reported as a failed check; the demo must not hide it
         problem, report = f"{type(exc).__name__}: {exc}", None
     finally:
-        unsubscribe()
         await services.context.aclose()
         services.close()
-    checks = _checks(demo, story, report)
+    if not checks:
+        checks = _checks(demo, story)
+    checks["audit"] = (report is not None and bool(report.ok), str(report))
     if problem:
         checks["completed"] = (False, problem)
+    if phone is not None:
+        checks["phone"] = ((on_phone.ok, on_phone.detail) if on_phone is not None
+                           else (False, "not tried: the desk's change did not complete"))
     for name, (ok, detail) in checks.items():
         story.say(f"check {name}: {'ok' if ok else 'FAILED'} ({detail})")
     failed = [name for name, (ok, _) in checks.items() if not ok]
@@ -371,13 +453,17 @@ async def run_story(demo: DemoEnvironment, request: SuggestedRequest, out: TextI
     elif failed:
         story.say("FAILED: " + ", ".join(failed))
     else:
+        if on_phone is not None:
+            story.say("OK (phone): asked from Slack, followed in its thread, build posted "
+                      "there, approved from the phone, merged")
         story.say("OK: edits streamed, verified, judged, built, installed, approved, merged, "
                   "audit verified")
     out.flush()
     return 1 if failed else 0
 
 
-def _checks(demo: DemoEnvironment, story: _Story, report: Any) -> dict[str, tuple[bool, str]]:
+def _checks(demo: DemoEnvironment, story: _Story) -> dict[str, tuple[bool, str]]:
+    """What the desk's change must have done (the audit log is checked at the very end)."""
     events = story.events
     results = _of(events, "verifier_result")
     built = _of(events, "artifact_built")
@@ -407,5 +493,4 @@ def _checks(demo: DemoEnvironment, story: _Story, report: Any) -> dict[str, tupl
         tip = _git(demo.remote, "rev-parse", "main")
     checks["merged"] = (bool(merged) and merged[-1].merged_commit == tip,
                         f"production main at {tip[:10]}")
-    checks["audit"] = (report is not None and bool(report.ok), str(report))
     return checks

@@ -17,8 +17,6 @@ import re
 import shlex
 import struct
 import zipfile
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop.sim.adb_transport import (
@@ -31,9 +29,10 @@ from desktop.sim.adb_transport import (
     Offline,
     Stream,
 )
+from desktop.sim.phone_screen import AppScreen, app_screen, draw_screen
 
 __all__ = ["CLSE", "CNXN", "OKAY", "OPEN", "DeviceFaults", "InstalledPackage",
-           "VirtualAdbDevice", "png"]
+           "VirtualAdbDevice"]
 
 
 _TMP_DIR = "/data/local/tmp"
@@ -56,32 +55,6 @@ class DeviceFaults:
     offline_after_bytes: int | None = None  # drop the USB/TCP link after N install bytes (once)
     install_failure: str | None = None  # e.g. "INSTALL_FAILED_INSUFFICIENT_STORAGE"
     require_auth: bool = False  # ask for a key and never accept it: adb shows "unauthorized"
-
-
-def png(width: int, height: int, paint: Callable[[int, int], tuple[int, int, int]]) -> bytes:
-    """Encode an RGB image as a real PNG (signature, IHDR, IDAT, IEND)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)  # filter type: none
-        for x in range(width):
-            rows.extend(paint(x, y))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(rows), 6))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _colour_of(name: str) -> tuple[int, int, int]:
-    digest = hashlib.sha256(name.encode()).digest()
-    return digest[0], digest[1], digest[2]
 
 
 ShellResult = tuple[bytes, int]
@@ -108,6 +81,8 @@ class VirtualAdbDevice:
         self.files: dict[str, bytes] = {}  # pushed with sync:, by device path
         self.services_seen: list[str] = []
         self.foreground: str | None = None
+        self._apks: dict[str, bytes] = {}  # what each package was installed from: its screen
+        self._screens: dict[str, AppScreen | None] = {}  # by the APK's sha256
         self._port = port
         self._server: asyncio.Server | None = None
         self._conns: set[Connection] = set()
@@ -234,7 +209,7 @@ class VirtualAdbDevice:
         if prog == "am" and args[:1] == ["start"]:
             return self._am_start(args[1:])
         if prog == "screencap":
-            return self.screenshot(), 0
+            return await self.screencap(), 0
         if prog == "rm":
             for path in args:
                 self.files.pop(path, None)
@@ -288,6 +263,7 @@ class VirtualAdbDevice:
                                                   manifest)
         )
         self.packages[name] = InstalledPackage(name, sha256, len(data), activities)
+        self._apks[name] = data
         return b"Success\n", 0
 
     def _getprop(self, args: list[str]) -> bytes:
@@ -316,18 +292,16 @@ class VirtualAdbDevice:
         self.foreground = package
         return shown.encode(), 0
 
-    def screenshot(self) -> bytes:
-        """A 108x192 PNG: a status bar and, if an app runs, a title bar in its own colour."""
-        app = _colour_of(self.foreground) if self.foreground else (40, 40, 48)
-
-        def paint(x: int, y: int) -> tuple[int, int, int]:
-            if y < 8:
-                return (0, 0, 0)
-            if y < 32:
-                return app
-            return (250, 250, 250) if self.foreground else (70, 90, 120)
-
-        return png(108, 192, paint)
+    async def screencap(self) -> bytes:
+        """`screencap -p`: the screen as a PNG, drawn from the app in the foreground (the
+        sample app's real layout, from the build installed; see ``phone_screen``)."""
+        app = None
+        package = self.packages.get(self.foreground or "")
+        if package is not None:
+            if package.sha256 not in self._screens:
+                self._screens[package.sha256] = await app_screen(self._apks[package.name])
+            app = self._screens[package.sha256]
+        return draw_screen(self.foreground, app)
 
     # -- sync: (push) for devices without the `cmd` feature ----------------------------------
     async def _sync(self, stream: Stream) -> None:

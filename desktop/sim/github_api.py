@@ -9,6 +9,7 @@ GitHub's REST documentation (API version 2022-11-28):
 - ``GET /repos/{owner}/{repo}/pulls/{n}``
 - ``PUT /repos/{owner}/{repo}/pulls/{n}/merge`` (``sha`` guard: 409; not mergeable: 405)
 - ``GET /repos/{owner}/{repo}/commits/{ref}/status`` and ``.../check-runs``
+- ``.../actions/...``: GitHub Actions, answered by ``ActionsSim`` (``fake.actions``)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from desktop.adapters.git.cli import GitError, git, git_ok
+from desktop.sim.github_actions import ActionsSim
 
 __all__ = ["FakeGitHub", "RecordedRequest"]
 
@@ -99,6 +101,7 @@ class FakeGitHub:
         # Called with the PR number once a merge is done, before GitHub answers: a test cuts
         # the client there (merged on GitHub, never heard of by the client).
         self.after_merge: Callable[[int], None] | None = None
+        self.actions = ActionsSim(git_dir=git_dir, owner=owner, repo=repo)
         self._lock = threading.Lock()
         self._pulls: dict[int, _Pull] = {}
         self._statuses: dict[str, dict[str, dict[str, Any]]] = {}  # sha -> context -> status
@@ -124,9 +127,11 @@ class FakeGitHub:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-github", daemon=True)
         self._thread.start()
+        self.actions.start()
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self.actions.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -198,10 +203,16 @@ class FakeGitHub:
         auth = headers.get("authorization", "")
         if auth not in (f"Bearer {self.token}", f"token {self.token}"):
             return _error(401, "Bad credentials", status="401")
+        limited = self.actions.take_rate_limit()
+        if limited is not None:
+            return _Reply(limited.status, limited.body, limited.headers)
         if not path.startswith(self.prefix + "/"):
             return _error(404, "Not Found", status="404")
         path = path[len(self.prefix):]
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        if "/actions/" in path:
+            got = self.actions.handle(method, path, query, body, api_url=self.base_url)
+            return _Reply(got.status, got.body, got.headers)
         base = f"/repos/{self.owner}/{self.repo}"
         routes: list[tuple[str, str, Any]] = [
             ("GET", rf"{base}/pulls", self._list_pulls),
@@ -423,12 +434,12 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = self.sim.handle(self.command, self.path, headers, body)
             except Exception as exc:  # a simulator bug must reach the test, not hang it
                 reply = _error(500, f"simulator error: {type(exc).__name__}: {exc}")
-        data = json.dumps(reply.body).encode()
+        data = b"" if reply.body is None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
-        for key, value in reply.headers.items():
+        for key, value in {**self.sim.actions.rate_headers(), **reply.headers}.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)

@@ -19,6 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from desktop.sim.messages_claude_code import (
+    COUNT_TOKENS_PATH,
+    count_tokens,
+    is_side_call,
+    side_answer,
+)
 from desktop.sim.messages_routing import NoRouteError, Route, Router, route_by
 from desktop.sim.messages_script import HttpError, Response, Script, Turn
 from desktop.sim.messages_wire import (
@@ -45,6 +51,7 @@ __all__ = [
 ]
 
 DEFAULT_KEY = "default"
+SIDE_CALL_KEY = "side-call"  # what a Claude Code side call is recorded as (no script turn)
 DEFAULT_MODELS = ("claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5")
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
 
@@ -61,6 +68,7 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when there was no valid JSON body
     key: str | None  # the script key the request was routed to, if any
     status: int  # the HTTP status answered
+    query: str = ""  # the URL's query string (Claude Code sends beta=true)
 
 
 class _Server(ThreadingHTTPServer):
@@ -263,7 +271,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         body: Any = None
         key: str | None = None
-        if path != "/v1/messages":
+        if path == COUNT_TOKENS_PATH:
+            body = _json_or_none(raw)
+            status = self._answer_auth() or self._send_json(200, count_tokens(body))
+        elif path != "/v1/messages":
             status = self._send_error(404, "not_found_error", f"POST {path}: no such endpoint")
         elif not (status := self._answer_auth()):
             try:
@@ -299,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
         problem = check_request(body)
         if problem:
             return None, self._send_error(400, "invalid_request_error", problem)
+        if is_side_call({k.lower(): v for k, v in self.headers.items()}, body):  # Claude Code's own call: no turn of the script
+            return SIDE_CALL_KEY, self._answer_turn(side_answer(body), body)
         key, response = self.server.api._next_response(body)
         if isinstance(response, str):
             # Retrying cannot help a script bug; fail the test at once with this message.
@@ -311,9 +324,12 @@ class _Handler(BaseHTTPRequestHandler):
             return key, self._send_error(
                 response.status, response.error_type, response.message, extra
             )
+        return key, self._answer_turn(response, body)
+
+    def _answer_turn(self, turn: Turn, body: Mapping[str, Any]) -> int:
         if body.get("stream") is True:
-            return key, self._stream(response, str(body["model"]))
-        return key, self._send_json(200, message_json(response, str(body["model"])))
+            return self._stream(turn, str(body["model"]))
+        return self._send_json(200, message_json(turn, str(body["model"])))
 
     def _stream(self, turn: Turn, model: str) -> int:
         self.send_response(200)
@@ -403,5 +419,13 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
                 key=key,
                 status=status,
+                query=self.path.partition("?")[2],
             )
         )
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return None

@@ -50,13 +50,15 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RecordedCall:
     """One HTTP request as received: ``method`` is the API method, or ``websocket``,
-    ``upload`` or ``hook`` for the other paths."""
+    ``upload`` or ``hook`` for the other paths. ``at`` is when it was answered
+    (``time.monotonic()``), so tests can measure how often a method is called."""
 
     method: str
     path: str
     headers: dict[str, str]  # lower-case names
     params: dict[str, Any]
     status: int
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ class FakeSlack:
     def _record(self, method: str, path: str, headers: dict[str, str],
                 params: dict[str, Any], status: int) -> None:
         with self._lock:
-            self._calls.append(RecordedCall(method, path, headers, params, status))
+            self._calls.append(RecordedCall(method, path, headers, params, status,
+                                            time.monotonic()))
 
     def _route(self, target: str, headers: dict[str, str],
                body: bytes) -> tuple[int, Any, dict[str, str]]:

@@ -9,7 +9,6 @@ the same conversation and no edit is ever applied twice.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,17 +26,34 @@ from desktop.core.events import (
     ToolCall,
     Usage,
 )
-from desktop.core.partial_json import PartialJSONError, PartialObjectParser
 from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.pricing import PriceTable, TurnUsage
 from desktop.core.stages import Stage
 from desktop.steps.agent_prompt import EDITOR_TOOL_NAME, VERIFY_TOOL_NAME, tool_definitions
+from desktop.steps.model_stream import (
+    EditVocabulary,
+    StreamedToolInput,
+    merge_usage,
+    turn_usage,
+)
 
 __all__ = ["AgentSettings", "AgentStep", "ToolOutcomeLike", "Toolbox"]
 
 _PREVIEW_FIELDS = ("old_str", "new_str", "file_text", "insert_text")
 _WRITE_COMMANDS = ("create", "str_replace", "insert")
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+def _editor_command(values: Mapping[str, Any]) -> str:
+    command = str(values.get("command", ""))
+    return command if command in _WRITE_COMMANDS else ""
+
+
+# The text editor tool already speaks the previews' language: every field maps to itself.
+_EDITOR_PREVIEWS = EditVocabulary(path_key="path", fields={f: f for f in _PREVIEW_FIELDS},
+                                 command=_editor_command, line_key="insert_line")
+
+
 class ToolOutcomeLike(Protocol):
     @property
     def content(self) -> str: ...
@@ -81,8 +97,7 @@ class _Block:
     id: str = ""
     name: str = ""
     text: list[str] = field(default_factory=list)
-    parser: PartialObjectParser = field(default_factory=PartialObjectParser)
-    placed: bool = False  # an insert's insert_line has been previewed
+    tool_input: StreamedToolInput | None = None  # tool_use blocks: the input as it streams
 
 
 @dataclass
@@ -224,17 +239,7 @@ class AgentStep:
                                      f"{str(event)[:120]}") from exc
         if not finished:
             raise _StreamIncomplete("the stream ended before message_stop")
-        turn.usage = TurnUsage(
-            **{
-                k: usage.get(k, 0)
-                for k in (
-                    "input_tokens",
-                    "output_tokens",
-                    "cache_creation_input_tokens",
-                    "cache_read_input_tokens",
-                )
-            }
-        )
+        turn.usage = turn_usage(usage)
         return turn
 
     def _on_event(self, ctx: ChangeContext, turn: _Turn, usage: dict[str, int],
@@ -244,11 +249,14 @@ class AgentStep:
         if kind == "content_block_delta":  # nearly every event: first
             self._on_delta(ctx, turn.blocks[-1], event["delta"])
         elif kind == "message_start":
-            _merge_usage(usage, event["message"].get("usage"))
+            merge_usage(usage, event["message"].get("usage"))
         elif kind == "content_block_start":
             block = event["content_block"]
             if block["type"] == "tool_use":
-                turn.blocks.append(_Block("tool_use", id=block["id"], name=block["name"]))
+                words = _EDITOR_PREVIEWS if block["name"] == EDITOR_TOOL_NAME else None
+                streamed = StreamedToolInput(ctx.change_id, block["id"], words)
+                turn.blocks.append(_Block("tool_use", id=block["id"], name=block["name"],
+                                          tool_input=streamed))
             else:
                 turn.blocks.append(_Block("text"))
         elif kind == "content_block_stop":
@@ -257,7 +265,7 @@ class AgentStep:
                 ctx.emit(AgentText(change=ctx.change_id, text="".join(current.text)))
         elif kind == "message_delta":
             turn.stop_reason = event["delta"].get("stop_reason")
-            _merge_usage(usage, event.get("usage"))
+            merge_usage(usage, event.get("usage"))
         elif kind == "message_stop":
             return True
         return False
@@ -268,33 +276,10 @@ class AgentStep:
             text = delta["text"]
             block.text.append(text)
             ctx.emit(AgentTextDelta(change=ctx.change_id, text=text))
-        elif kind == "input_json_delta":
-            fragment = delta["partial_json"]
-            block.text.append(fragment)
-            try:
-                pieces = block.parser.feed(fragment)
-            except PartialJSONError:
-                return  # the complete input is re-read from the text when the turn ends
-            if block.name != EDITOR_TOOL_NAME:
-                return
-            command = str(block.parser.values.get("command", ""))
-            path = str(block.parser.values.get("path", ""))
-            if command not in _WRITE_COMMANDS:
-                return
-
-            def preview(field: str, delta: str) -> None:
-                ctx.emit(EditPreview(change=ctx.change_id, tool_use_id=block.id,
-                                     command=command, path=path, field=field, delta=delta))
-
-            line = block.parser.values.get("insert_line")
-            if command == "insert" and not block.placed and isinstance(line, int):
-                # A number, not a streamed string: previewed once, so the window can form
-                # the insert at its line rather than after the diff.
-                block.placed = True
-                preview("insert_line", str(line))
-            for piece in pieces:
-                if piece.key in _PREVIEW_FIELDS:
-                    preview(piece.key, piece.text)
+        elif kind == "input_json_delta" and block.tool_input is not None:
+            previews: list[EditPreview] = block.tool_input.feed(delta["partial_json"])
+            for preview in previews:
+                ctx.emit(preview)
 
     async def _execute(self, ctx: ChangeContext, tools: Toolbox, block: _Block) -> dict[str, Any]:
         tool_input = _tool_input(block)
@@ -357,13 +342,7 @@ class _AgentFailure(Exception):
 
 
 def _tool_input(block: _Block) -> dict[str, Any]:
-    if block.parser.done:
-        return dict(block.parser.values)
-    try:
-        value = json.loads("".join(block.text) or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return block.tool_input.complete() if block.tool_input is not None else {}
 
 
 def _content(turn: _Turn) -> list[dict[str, Any]]:
@@ -384,20 +363,6 @@ def _content(turn: _Turn) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-def _merge_usage(into: dict[str, int], usage: Any) -> None:
-    if not isinstance(usage, dict):
-        return
-    for key in (
-        "input_tokens",
-        "output_tokens",
-        "cache_creation_input_tokens",
-        "cache_read_input_tokens",
-    ):
-        value = usage.get(key)
-        if isinstance(value, int):
-            into[key] = value
 
 
 def _classify(exc: Exception) -> tuple[bool, str]:

@@ -37,6 +37,8 @@ class CommitStep:
                 return StepResult(ok=True)
             return StepResult(ok=False, reason="the agent finished without changing any file")
         sha = await self.offload(self._commit, ctx)
+        if sha == ctx.commit:  # nothing new since the commit the journal already has
+            return StepResult(ok=True)
         files = await self.offload(self.workspace.committed_files, self.worktree, sha)
         ctx.commit = sha
         ctx.emit(Committed(change=ctx.change_id, commit=sha, branch=ctx.branch, files=tuple(files)))
@@ -51,12 +53,13 @@ class CommitStep:
         )
 
     def _unjournalled_commit(self, ctx: ChangeContext) -> str | None:
-        """A commit of this change that a killed run made but never journalled, if the
-        worktree holds nothing newer; committing again would fail on a clean tree."""
+        """The commit to keep instead of committing again, when the worktree holds nothing
+        newer than HEAD: the journalled commit itself, or one a killed run made but never
+        journalled. Committing again would fail on a clean tree."""
         head = self.workspace.head(self.worktree)
-        if head in (ctx.base_commit, ctx.commit):
+        if head == ctx.base_commit or not self.workspace.is_clean(self.worktree):
             return None
-        if not self.workspace.is_clean(self.worktree):
-            return None
+        if head == ctx.commit:
+            return head  # e.g. resumed after the commit was journalled: nothing to redo
         message = self.workspace.message_of(self.worktree, head)
         return head if f"Honk-Change: {ctx.change_id}" in message else None

@@ -51,6 +51,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("reject", "Reject…", ("Ctrl+Shift+Backspace",), "reject", "change",
                "Discard the change's worktree and branch"),
     ActionSpec("install", "Install on device", ("Ctrl+I",), "install", "change"),
+    ActionSpec("phone_screen", "Screenshot the phone", ("Ctrl+Shift+S",), "phone", "view",
+               "Show what the test device's screen shows now"),
     ActionSpec("open_worktree", "Open worktree in file manager", ("Ctrl+Shift+O",),
                "folder", "change"),
     ActionSpec("focus_filter", "Filter changes", ("Ctrl+F",), "", "go"),

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.app.device_watch import DeviceChoice, IosDevices, watch_devices
 from desktop.app.reinstall import install_change
+from desktop.app.screens import PhoneScreen, change_screen, device_screen
 from desktop.app.services import Services
 from desktop.core.build_events import Installed
 from desktop.core.errors import UsageError
@@ -131,8 +132,13 @@ class Bridge(QObject):
         """Send a follow-up to a change that is not running."""
         if self.is_active(change_id):
             raise UsageError(f"change {change_id} is still running; cancel it first")
-        self.services.require_key()
-        self._schedule(change_id, lambda: self.changes.revise(change_id, message))
+
+        async def start() -> ChangeState:
+            # The key may come from the keyring, which can block: never on the loop.
+            await asyncio.to_thread(self.services.require_key)
+            return await self.changes.revise(change_id, message)
+
+        self._schedule(change_id, start)
 
     def cancel(self, change_id: str) -> bool:
         """Cancel a running or queued change; False if it is not active here."""
@@ -219,6 +225,15 @@ class Bridge(QObject):
             task = self._spawn(asyncio.to_thread(_read_in_worktree, Path(view.worktree), path))
             self._texts[key] = task
         return await asyncio.shield(task)
+
+    async def phone_screen(self, change_id: str | None, serial: str | None) -> PhoneScreen:
+        """What the phone shows now: the device ``change_id`` went to (``serial`` overrides
+        it), else ``serial``. A device problem comes back as the screen's ``reason``."""
+        installers = self.services.installers
+        if change_id and change_id in self.views:
+            return await change_screen(self.services.context, installers, change_id, serial)
+        kind = next((d.kind for d in self.devices if d.serial == serial), "android")
+        return await device_screen(installers, serial, kind)
 
     async def load_events(self, change_id: str) -> list[Event]:
         """The journalled events of a change, read off the loop thread."""

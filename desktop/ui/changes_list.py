@@ -133,7 +133,8 @@ class _Delegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         height = option.fontMetrics.height()
-        return QSize(260, height * 2 + 22)
+        # As wide as the column, whatever it is: the request is elided to fit, never scrolled.
+        return QSize(1, height * 2 + 22)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         view = index.data(VIEW_ROLE)
@@ -212,6 +213,7 @@ class ChangesList(QWidget):
         self.view.setItemDelegate(_Delegate(self.view))
         self.view.setMouseTracking(True)
         self.view.setUniformItemSizes(True)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.selectionModel().currentChanged.connect(self._on_current)
         self.capacity = QLabel()
         self.capacity.setObjectName("capacity")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop.app.device_watch import DeviceChoice
 from desktop.core.options import RunOptions
+from desktop.core.stages import ChangeState
 
 __all__ = ["KNOWN_MODELS", "Composer", "FollowUp"]
 
@@ -47,17 +49,18 @@ class Composer(QWidget):
         self.request = QPlainTextEdit()
         self.request.setObjectName("requestEdit")
         self.request.setAccessibleName(self.tr("Request"))
-        self.request.setPlaceholderText(
-            self.tr("Describe the change, e.g. “the play button overlaps the title on small "
-                    "screens”. Ctrl+Enter sends."))
         self.request.setTabChangesFocus(True)
         self.request.setFixedHeight(72)
+        self.request.setPlaceholderText(self.tr(
+            "Describe the change, e.g. “the play button overlaps the title on small screens”. "
+            "Ctrl+Enter sends."))
         self.repo = QComboBox()
         self.repo.setObjectName("repoPicker")
         self.repo.setEditable(True)
         self.repo.setAccessibleName(self.tr("Repository"))
         self.repo.setToolTip(self.tr("The git repository to change (recent ones are listed)"))
-        self.repo.setMinimumContentsLength(24)
+        self.repo.setMinimumContentsLength(16)
+        self.repo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         browse = QToolButton()
         browse.setText("…")
         browse.setAccessibleName(self.tr("Choose repository folder"))
@@ -108,9 +111,49 @@ class Composer(QWidget):
         tries.addWidget(self.suggestions, 1)
         layout.addLayout(tries)
         layout.addWidget(self.request)
-        layout.addLayout(pickers)
+        self.pickers = QWidget()  # repo, device, model and Send: folded away with the rest
+        self.pickers.setLayout(pickers)
+        pickers.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pickers)
         layout.addWidget(self.error)
+        self.folded = False
+        self._has_suggestions = False
+        self.request.installEventFilter(self)
         self.set_suggestions([])
+
+    # -- folding -----------------------------------------------------------------------
+    def set_folded(self, folded: bool) -> None:
+        """One line (the request box) while a change is selected, so the diff gets the
+        room; the whole composer again as soon as the person goes to type a request.
+
+        Never folds while the request box has focus or holds text being written."""
+        if folded and (self.request.hasFocus() or self.request.toPlainText().strip()):
+            folded = False
+        if folded == self.folded:
+            return
+        self.folded = folded
+        self.pickers.setVisible(not folded)
+        shown = self._has_suggestions and not folded
+        self.suggestions.setVisible(shown)
+        self.suggestions_label.setVisible(shown)
+        self.request.setFixedHeight(self._folded_height() if folded else 72)
+        self.request.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if folded else Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.request.setPlaceholderText(self._placeholder())
+
+    def _folded_height(self) -> int:
+        return self.request.fontMetrics().height() + 14  # one line, the frame and padding
+
+    def _placeholder(self) -> str:
+        if self.folded:
+            return self.tr("New request… (Ctrl+N)")
+        return self.tr("Describe the change, e.g. “the play button overlaps the title on small "
+                       "screens”. Ctrl+Enter sends.")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.request and event.type() == QEvent.Type.FocusIn:
+            self.set_folded(False)
+        return super().eventFilter(watched, event)
 
     def set_suggestions(self, texts: list[str]) -> None:
         """Offer ``texts`` in the "Try:" picker (hidden when there are none)."""
@@ -119,8 +162,9 @@ class Composer(QWidget):
             self.suggestions.addItem(self.tr("Choose a suggested request…"), "")
         for text in texts:
             self.suggestions.addItem(text, text)
-        self.suggestions.setVisible(bool(texts))
-        self.suggestions_label.setVisible(bool(texts))
+        self._has_suggestions = bool(texts)
+        self.suggestions.setVisible(bool(texts) and not self.folded)
+        self.suggestions_label.setVisible(bool(texts) and not self.folded)
 
     def use_suggestion(self, index: int) -> None:
         """Fill the request box with suggestion ``index`` (0 is the first suggestion)."""
@@ -229,38 +273,74 @@ def _choice(combo: QComboBox) -> str | None:
 
 
 class FollowUp(QWidget):
-    """A follow-up message that revises the selected change (Ctrl+Enter sends it)."""
+    """One line under the diff: what the selected change allows now (its state, in words)
+    and a follow-up message that revises it (Ctrl+Enter sends)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("followUp")
         self.change_id: str | None = None
+        self.state: ChangeState | None = None
         self.label = QLabel()
+        self.label.setObjectName("followUpStatus")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setMinimumWidth(0)
+        # Shrinks with the window (the text is the tooltip too) instead of holding it wide.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.edit = QPlainTextEdit()
         self.edit.setObjectName("followUpEdit")
         self.edit.setAccessibleName(self.tr("Follow-up message"))
         self.edit.setTabChangesFocus(True)
-        self.edit.setFixedHeight(44)
+        self.edit.setFixedHeight(self.edit.fontMetrics().height() + 14)
+        self.edit.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # one line
+        self.edit.setPlaceholderText(self.tr("Ask for a revision… (Ctrl+Enter)"))
         self.button = QPushButton(self.tr("Revise"))
         self.button.setObjectName("reviseButton")
         self.button.setAccessibleName(self.tr("Send follow-up"))
-        row = QHBoxLayout()
-        row.addWidget(self.edit, 1)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        row.addWidget(self.label, 2)
+        row.addWidget(self.edit, 3)
         row.addWidget(self.button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.label)
-        layout.addLayout(row)
         self.set_change(None, running=False)
 
-    def set_change(self, change_id: str | None, *, running: bool) -> None:
-        self.change_id = change_id
+    def set_change(self, change_id: str | None, *, running: bool,
+                   state: ChangeState | None = None) -> None:
+        """Say what ``change_id`` (in ``state``) allows; ``running``: busy in this window."""
+        self.change_id, self.state = change_id, state
         self.setVisible(change_id is not None)
-        enabled = change_id is not None and not running
-        self.edit.setEnabled(enabled)
-        self.button.setEnabled(enabled)
-        self.label.setText(
-            self.tr("Follow-up for change {id}").format(id=change_id) if not running
-            else self.tr("Change {id} is running; cancel it (Esc) to revise").format(id=change_id))
-        self.edit.setPlaceholderText(self.tr("Ask for a revision… (Ctrl+Enter)"))
+        text, revisable = _follow_up_status(state, running=running)
+        self.edit.setEnabled(revisable)
+        self.button.setEnabled(revisable)
+        self.edit.setVisible(revisable)
+        self.button.setVisible(revisable)
+        self.label.setText(self.tr(text).format(id=change_id))
+        self.label.setToolTip(self.label.text())
+
+    @property
+    def status(self) -> str:
+        """The state line shown (what the screenshot tests read)."""
+        return self.label.text()
+
+
+# What a resting change allows, said under the diff: (text, whether a follow-up can be sent).
+_RESTING = {
+    ChangeState.AWAITING_APPROVAL: ("Change {id} awaits your approval; or ask for changes:", True),
+    ChangeState.COMMITTED: ("Change {id} is committed; ask for changes:", True),
+    ChangeState.MERGED: ("Change {id} is merged; start a new request to change more", False),
+    ChangeState.REJECTED: ("Change {id} was rejected; start a new request", False),
+    ChangeState.FAILED: ("Change {id} failed; a follow-up runs it again:", True),
+    ChangeState.CANCELLED: ("Change {id} was cancelled; a follow-up runs it again:", True),
+    ChangeState.INTERRUPTED: ("Change {id} was interrupted; a follow-up runs it again:", True),
+}
+
+
+def _follow_up_status(state: ChangeState | None, *, running: bool) -> tuple[str, bool]:
+    """(what to say, whether a follow-up can be sent) for a change in ``state``."""
+    if state is ChangeState.MERGING:
+        return "Change {id} is merging…", False
+    if running or (state is not None and state.is_running):
+        return "Change {id} is running; cancel it (Esc) to revise", False
+    return _RESTING.get(state, ("Follow-up for change {id}:", True)) if state else (
+        "Follow-up for change {id}:", True)

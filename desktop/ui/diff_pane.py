@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-__all__ = ["KINDS", "DiffPane", "Line"]
+__all__ = ["KINDS", "DiffPane", "Line", "diff_colors"]
 
 KINDS = ("ctx", "add", "del", "hunk", "meta", "filler", "pre_old", "pre_new", "pre_head", "note")
 _KIND_PROP = QTextFormat.Property.UserProperty + 1
@@ -53,22 +53,27 @@ _KEYWORDS = _KEYWORDS_TEXT.split()
 _HASH_COMMENT = {".py", ".sh", ".rb", ".toml", ".yaml", ".yml", ".cfg"}
 
 
-def _colors(palette: QPalette) -> dict[str, QColor]:
+def diff_colors(palette: QPalette) -> dict[str, QColor]:
+    """The diff's backgrounds (by line kind) and token colours for ``palette``'s scheme.
+
+    Every token colour, the gutter's and the palette's text keep WCAG AA contrast (4.5:1)
+    on every background here, in light and in dark (tests/ui/test_theme.py checks it).
+    """
     dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
     if dark:
         return {
             "add": QColor("#12361f"), "del": QColor("#3d1618"), "hunk": QColor("#1d2a3d"),
             "filler": QColor("#262626"), "pre_old": QColor("#3a2a12"), "pre_new": QColor("#1e2a4a"),
             "pre_head": QColor("#2b2350"), "note": QColor("#2a2a2a"), "meta": QColor("#262626"),
-            "kw": QColor("#c792ea"), "str": QColor("#c3e88d"), "com": QColor("#7f8c98"),
-            "num": QColor("#f78c6c"), "gutter": QColor("#6b7280"), "hunk_fg": QColor("#82aaff"),
+            "kw": QColor("#c792ea"), "str": QColor("#c3e88d"), "com": QColor("#9ca3af"),
+            "num": QColor("#f78c6c"), "gutter": QColor("#9ca3af"), "hunk_fg": QColor("#82aaff"),
         }
     return {
         "add": QColor("#e6ffec"), "del": QColor("#ffebe9"), "hunk": QColor("#ddf4ff"),
         "filler": QColor("#f3f4f6"), "pre_old": QColor("#fff4d6"), "pre_new": QColor("#eef2ff"),
         "pre_head": QColor("#e0e7ff"), "note": QColor("#f6f8fa"), "meta": QColor("#f6f8fa"),
-        "kw": QColor("#8250df"), "str": QColor("#0a3069"), "com": QColor("#6e7781"),
-        "num": QColor("#0550ae"), "gutter": QColor("#8c959f"), "hunk_fg": QColor("#0969da"),
+        "kw": QColor("#6639ba"), "str": QColor("#0a3069"), "com": QColor("#57606a"),
+        "num": QColor("#0550ae"), "gutter": QColor("#57606a"), "hunk_fg": QColor("#0550ae"),
     }
 
 
@@ -150,7 +155,7 @@ class DiffPane(QPlainTextEdit):
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.setFont(font)
-        self.colors = _colors(self.palette())
+        self.colors = diff_colors(self.palette())
         self.highlighter = _Highlighter(self)
         self.hunks: list[int] = []  # block numbers of hunk headers
         self._block_formats = {k: self._block_format(k) for k in KINDS}
@@ -160,6 +165,14 @@ class DiffPane(QPlainTextEdit):
         self._colouring.setInterval(0)
         self._colouring.timeout.connect(self._colour_slice)
         self.verticalScrollBar().valueChanged.connect(self._colour_visible)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (the OS switched light/dark): new colours for the lines to come;
+        the owner (DiffView) renders what is shown again."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.colors = diff_colors(self.palette())
+            self._block_formats = {k: self._block_format(k) for k in KINDS}
+        super().changeEvent(event)
 
     def _block_format(self, kind: str) -> QTextBlockFormat:
         fmt = QTextBlockFormat()

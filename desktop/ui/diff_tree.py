@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from desktop.ui.diff_model import FileEntry
+from desktop.ui.theme import accents
 
 __all__ = ["PATH_ROLE", "FileTree"]
 
@@ -58,10 +59,20 @@ class FileTree(QTreeWidget):
         item.setFont(0, font)
         item.setText(1, f"+{entry.added}")
         item.setText(2, f"−{entry.removed}")
-        item.setForeground(1, QColor("#1a7f37"))
-        item.setForeground(2, QColor("#cf222e"))
+        self._colour(item)
         tip = self.tr("{path}: +{a} −{r}").format(path=entry.path, a=entry.added, r=entry.removed)
         item.setToolTip(0, tip + (self.tr(" (edit streaming)") if streaming else ""))
+
+    def _colour(self, item: QTreeWidgetItem) -> None:
+        hues = accents(self.palette())
+        item.setForeground(1, QColor(hues.added))
+        item.setForeground(2, QColor(hues.removed))
+
+    def recolour(self) -> None:
+        """The +/- counts in the current scheme's hues (after a light/dark switch)."""
+        for path, item in self.items.items():
+            if not path.endswith("/"):
+                self._colour(item)
 
     def remove(self, path: str) -> None:
         item = self.items.pop(path, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
@@ -45,6 +45,8 @@ from desktop.ui.diff_tree import PATH_ROLE, FileTree
 
 __all__ = ["DiffView", "coalesce_previews"]
 
+FOLLOW_MS = 50  # a growing edit is scrolled into view at most this often (20 times a second)
+
 
 def _n(value: int | None) -> str:
     return "" if value is None else str(value)
@@ -65,6 +67,11 @@ class DiffView(QWidget):
         self.follow = True
         self._forming: Forming | None = None
         self._places = Placements(self._still_streaming, self._text_arrived)
+        self._follow_target: tuple[DiffPane, int] | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._follow_now)
 
         self.tree = FileTree()
         self.tree.currentItemChanged.connect(self._on_tree_pick)
@@ -150,6 +157,7 @@ class DiffView(QWidget):
         diff = self.diffs.get(change_id or "")
         self.tree.rebuild(diff.files.values() if diff else ())
         files = list(diff.files) if diff else []
+        self._fit_tree()
         live = [p for p in files if diff and diff.files[p].preview]
         self._show_file(live[-1] if live else (files[0] if files else None))
 
@@ -279,7 +287,11 @@ class DiffView(QWidget):
             self._show_file(preview.path)
 
     def _on_preview(self, event: EditPreview, entry: FileEntry) -> None:
-        self.tree.update_entry(entry)
+        if entry.path not in self.tree.items:
+            self.tree.update_entry(entry)
+            self._fit_tree()
+        else:
+            self.tree.update_entry(entry)
         if entry.path != self.shown_path:
             if self.follow:
                 self._show_file(entry.path)  # renders the preview so far, this delta included
@@ -303,6 +315,18 @@ class DiffView(QWidget):
             pane.scroll_to_bottom()
 
     def _keep_visible(self, pane: DiffPane, block: int) -> None:
+        """Keep the forming line in view, at most once per ``FOLLOW_MS``: between two
+        scrolls the edit grows below the fold, which costs no repaint (a 1 MB edit is some
+        45,000 deltas; scrolling on each repainted the whole pane each time)."""
+        self._follow_target = (pane, block)
+        if not self._follow_timer.isActive():
+            self._follow_timer.start()
+
+    def _follow_now(self) -> None:
+        target, self._follow_target = self._follow_target, None
+        if target is None or not self.follow:
+            return
+        pane, block = target
         first = pane.firstVisibleBlock().blockNumber()
         rows = max(1, pane.viewport().height() // max(1, pane.fontMetrics().height()))
         if not first <= block < first + rows - 1:
@@ -313,10 +337,12 @@ class DiffView(QWidget):
         entry = self._entry(path)
         if entry is None:
             self.tree.remove(path)
+            self._fit_tree()
             if path == self.shown_path:
                 self._show_file(None)
             return
         self.tree.update_entry(entry)
+        self._fit_tree()
         if path == self.shown_path or self.follow:
             follow, self.follow = self.follow, False  # keep the view where the edit landed
             self._show_file(path)
@@ -335,6 +361,12 @@ class DiffView(QWidget):
             p.scroll_to_block(number)
 
     # -- the file tree -----------------------------------------------------------------
+    def _fit_tree(self) -> None:
+        """The tree only when there is a choice to make: one file needs no list beside it,
+        and the diff gets the room (its title names the file)."""
+        diff = self.diffs.get(self.change_id or "")
+        self.tree.setVisible(diff is not None and len(diff.files) > 1)
+
     def _entry(self, path: str | None) -> FileEntry | None:
         diff = self.diffs.get(self.change_id or "")
         return diff.files.get(path) if diff and path else None
@@ -349,6 +381,19 @@ class DiffView(QWidget):
         if path:
             self.follow = False
             self._show_file(str(path))
+
+    # -- the OS theme ------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            # After the panes took their new colours (they hear of it too): draw again.
+            QTimer.singleShot(0, self._redraw)
+        super().changeEvent(event)
+
+    def _redraw(self) -> None:
+        self.tree.recolour()
+        follow = self.follow
+        self._show_file(self.shown_path)
+        self.follow = follow
 
     # -- following ---------------------------------------------------------------------
     def _link_scrollbars(self) -> None:

@@ -179,6 +179,9 @@ def run_gui(*, demo: bool = False) -> int:
     app.setWindowIcon(icon("honk"))
     app.setQuitOnLastWindowClosed(False)  # closing the window leaves agents running in the tray
     app.setStyleSheet(stylesheet())
+    from desktop.ui.theme import SchemeFollower
+
+    SchemeFollower(app)  # light or dark as the OS says, switching live (owned by the app)
     install_excepthook()
     collector = MainThreadCollector(app)  # Qt objects must never be freed by a worker thread
     app_lock = None

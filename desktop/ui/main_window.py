@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QLabel,
+    QLayout,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
@@ -41,6 +42,10 @@ __all__ = ["MainWindow"]
 
 T = TypeVar("T")
 
+MIN_SIZE = QSize(640, 420)
+LIST_WIDTH = 240  # the changes column, at first start (then as the person left it)
+SIDE_WIDTH = 330  # evidence, phone and transcript beside the diff, at first start
+LAUNCH_SETTLE_S = 1.0  # after a launch, before the screenshot: the app draws its first frame
 _MENUS = (("file", "&File"), ("change", "&Change"), ("go", "&Go"), ("view", "&View"))
 _TOOLBAR = ("new_request", "cancel", None, "approve", "reject", "install", "open_worktree", None,
             "toggle_diff_mode", "command_palette", "settings")
@@ -62,6 +67,12 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.quitting = False
         self.ready = False
         self.resize(1280, 800)
+        # The window never resizes itself as its panels fill (a long path, a new chip):
+        # its size is the person's. Children wrap, elide or scroll instead.
+        self.setMinimumSize(MIN_SIZE)
+        layout = self.layout()
+        if layout is not None:
+            layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         if settings is not None:
             restore_geometry(self, settings)
         if services is None:
@@ -107,7 +118,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
             "reject": self.reject, "install": self.install, "open_worktree": self.open_worktree,
             "focus_filter": self.changes.filter.setFocus, "command_palette": self.open_palette,
             "cheat_sheet": self.cheat_sheet, "settings": self.open_settings,
-            "quit": self.request_quit,
+            "quit": self.request_quit, "phone_screen": self.take_phone_screen,
         })
         self._build_menus()
         self.tray = Tray(self.show_window, self.open_change, self.request_quit, self)
@@ -131,6 +142,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         from desktop.ui.approval_panel import ApprovalPanel
         from desktop.ui.changes_list import ChangesList
         from desktop.ui.composer import Composer, FollowUp
+        from desktop.ui.device_panel import DevicePanel
         from desktop.ui.diff_view import DiffView
         from desktop.ui.stage_bar import StageBar
         from desktop.ui.transcript import Transcript
@@ -144,16 +156,22 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.work = QSplitter(Qt.Orientation.Horizontal)
         self.work.setObjectName("workSplitter")
         self.approval = ApprovalPanel()
+        self.device_panel = DevicePanel()
         self.side = QSplitter(Qt.Orientation.Vertical)  # evidence beside the diff
         self.side.setObjectName("sideSplitter")
         self.side.addWidget(self.approval)
+        self.side.addWidget(self.device_panel)
         self.side.addWidget(self.transcript)
-        self.side.setSizes([420, 380])
+        self.side.setSizes([300, 150, 120])  # the evidence first, then the phone
+        for i, stretch in enumerate((2, 1, 1)):
+            self.side.setCollapsible(i, False)
+            self.side.setStretchFactor(i, stretch)
         self.work.addWidget(self.diff)
         self.work.addWidget(self.side)
+        # The diff is the main thing on screen: a wider window mostly widens the diff.
         self.work.setStretchFactor(0, 3)
         self.work.setStretchFactor(1, 1)
-        self.work.setSizes([700, 380])
+        self.work.setSizes([680, SIDE_WIDTH])
         center = QWidget()
         center.setObjectName("center")
         col = QVBoxLayout(center)
@@ -168,8 +186,9 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.changes.setContentsMargins(8, 8, 0, 8)
         self.main.addWidget(self.changes)
         self.main.addWidget(center)
+        self.main.setStretchFactor(0, 0)
         self.main.setStretchFactor(1, 1)
-        self.main.setSizes([300, 980])
+        self.main.setSizes([LIST_WIDTH, 1280 - LIST_WIDTH])
         self.setCentralWidget(self.main)  # deletes the skeleton, if any
 
     def _build_menus(self) -> None:
@@ -203,6 +222,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         p.changes_requested.connect(self.request_changes)
         p.reject_requested.connect(self.reject)
         p.install_requested.connect(self.install)
+        self.device_panel.screenshot_requested.connect(self.take_phone_screen)
         self._approve_tip = self.actions_by_id["approve"].toolTip()
 
     def start(self) -> None:
@@ -225,6 +245,8 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         for event in batch:
             if not event.ephemeral:
                 self.notifications.on_event(event, self.bridge.views.get(event.change))
+            if event.type == "launched":  # the new build runs on the phone: show its screen
+                self._spawn(self._phone_screen(event.change, None, settle_s=LAUNCH_SETTLE_S))
 
     def _on_change(self, view: ChangeView) -> None:
         self.changes.upsert(view)
@@ -250,6 +272,8 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         cid = change_id or None
         self.diff.show_change(cid)
         self.transcript.show_change(cid)
+        self.device_panel.show_change(cid)
+        self.composer.set_folded(cid is not None)  # a change to look at: the diff gets the room
         self.stage_bar.show_view(self.bridge.views.get(cid or ""))
         self._update_follow_up()
         self._update_approval(self.bridge.views.get(cid or ""), reload=True)
@@ -265,13 +289,38 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
     def _update_follow_up(self) -> None:
         cid = self.current_id()
         view = self.bridge.views.get(cid or "")
-        running = bool(cid and (self.bridge.is_active(cid) or (view and view.state.is_running)))
-        self.follow_up.set_change(cid, running=running)
+        running = bool(cid and self.bridge.is_active(cid))
+        self.follow_up.set_change(cid, running=running, state=view.state if view else None)
 
     # -- intents -----------------------------------------------------------------------
     def new_request(self) -> None:
+        self.composer.set_folded(False)
         self.composer.request.setFocus()
         self.composer.request.selectAll()
+
+    def take_phone_screen(self) -> None:
+        """Ctrl+Shift+S: what the phone shows now (the selected change's device, else the
+        one chosen in the composer)."""
+        cid = self.current_id()
+        view = self.bridge.views.get(cid or "")
+        serial = None if view is not None and view.device else self.composer.options().device
+        self._spawn(self._phone_screen(cid, serial))
+
+    async def _phone_screen(self, change_id: str | None, serial: str | None, *,
+                            settle_s: float = 0.0) -> None:
+        import asyncio
+
+        self.device_panel.taking(change_id)
+        if settle_s:
+            await asyncio.sleep(settle_s)  # a launched app takes a moment to draw
+        try:
+            screen = await self.bridge.phone_screen(change_id, serial)
+        except Exception as exc:  # a vanished change or repo: said in the panel
+            from desktop.app.screens import PhoneScreen
+
+            screen = PhoneScreen(serial or "", reason=str(exc))
+        if not self.quitting:
+            self.device_panel.show_screen(change_id, screen)
 
     def send(self) -> None:
         """Ctrl+Enter: the follow-up box when it has focus, else the request composer."""
@@ -298,6 +347,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         finally:
             self.composer.send_button.setEnabled(True)
         self.composer.clear_request()
+        self.changes.view.setFocus()  # off the request box, so the composer folds away
         self.composer.set_recent_repos(self.composer.recent_repos())
         self.settings.setValue("composer/recent_repos", self.composer.recent_repos())
         self._select_next = change_id

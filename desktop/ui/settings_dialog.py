@@ -63,8 +63,10 @@ class SettingsResult:
 class SettingsDialog(QDialog):
     """Secret fields start empty and say whether a value is stored; typing replaces it."""
 
-    def __init__(self, prefs: Preferences, stored: dict[str, bool], home: Path,
+    def __init__(self, prefs: Preferences, stored: dict[str, bool] | None, home: Path,
                  parent: QWidget | None = None) -> None:
+        """``stored`` None: not known yet (the keyring is read off the loop; see
+        :meth:`set_stored`)."""
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle(self.tr("Settings"))
@@ -77,10 +79,9 @@ class SettingsDialog(QDialog):
             edit.setObjectName(f"secret_{name}")
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             edit.setAccessibleName(label)
-            edit.setPlaceholderText(self.tr("stored — type to replace") if stored.get(name)
-                                    else self.tr("not set"))
             self.secret_edits[name] = edit
             form.addRow(label, edit)
+        self.set_stored(stored)
         general = QGroupBox(self.tr("General"))
         gform = QFormLayout(general)
         self.model = QComboBox()
@@ -116,6 +117,14 @@ class SettingsDialog(QDialog):
         for w in (secrets_box, general, notify_box):
             layout.addWidget(w)
         layout.addWidget(buttons)
+
+    def set_stored(self, stored: dict[str, bool] | None) -> None:
+        """Say which keys are stored (None: still asking the keyring)."""
+        for name, edit in self.secret_edits.items():
+            edit.setPlaceholderText(
+                self.tr("checking the keyring…") if stored is None
+                else self.tr("stored — type to replace") if stored.get(name)
+                else self.tr("not set"))
 
     def result_values(self) -> SettingsResult:
         """What to save; the secret fields are cleared so the values do not linger."""

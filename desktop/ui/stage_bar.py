@@ -37,13 +37,15 @@ class StageBar(QWidget):
             chip = QLabel()
             chip.setObjectName("stageChip")
             chip.setProperty("state", "pending")
+            chip.setMinimumWidth(1)  # a longer duration squeezes the row, never widens the window
             self.chips[stage] = chip
             layout.addWidget(chip)
         layout.addStretch(1)
         self.progress = QProgressBar()
         self.progress.setObjectName("stageProgress")
         self.progress.setAccessibleName(self.tr("Progress of the running stage"))
-        self.progress.setFixedWidth(180)
+        self.progress.setMinimumWidth(60)
+        self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)
         self.progress.hide()
         layout.addWidget(self.progress)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -22,6 +23,7 @@ from desktop.core.events import (
     Usage,
     VerifierResult,
 )
+from desktop.ui.theme import accents
 
 __all__ = ["Transcript", "TranscriptLog"]
 
@@ -115,13 +117,40 @@ class Transcript(QWidget):
         layout.addWidget(self.meter)
         self._formats = self._make_formats()
         self._update_meter(TranscriptLog())
+        # Follows the newest entry, as a terminal does, until the person scrolls up; back
+        # at the end, it follows again.
+        self.follow = True
+        bar = self.text.verticalScrollBar()
+        bar.rangeChanged.connect(self._keep_following)
+        bar.actionTriggered.connect(lambda _action: QTimer.singleShot(0, self._judge_follow))
+
+    def at_end(self) -> bool:
+        """Whether the newest entry is in view (the scroll bar at its end)."""
+        bar = self.text.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 2
+
+    def _judge_follow(self) -> None:
+        self.follow = self.at_end()
+
+    def _keep_following(self, _low: int = 0, high: int = 0) -> None:
+        # The range grows after the document is laid out, later than the insert that grew
+        # it: following on the range (not at insert time) keeps the end in view.
+        if self.follow:
+            self.text.verticalScrollBar().setValue(self.text.verticalScrollBar().maximum())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "follow"):
+            self._formats = self._make_formats()
+            QTimer.singleShot(0, lambda: self.show_change(self.change_id, follow=self.follow))
+        super().changeEvent(event)
 
     def _make_formats(self) -> dict[str, QTextCharFormat]:
+        hues = accents(self.palette())
         formats: dict[str, QTextCharFormat] = {}
         for style, colour, weight, italic in (
             ("text", None, None, False), ("request", None, QFont.Weight.DemiBold, False),
-            ("tool", "#6b7280", None, False), ("ok", "#16a34a", None, False),
-            ("error", "#dc2626", None, False), ("notice", "#6b7280", None, True),
+            ("tool", hues.muted, None, False), ("ok", hues.ok, None, False),
+            ("error", hues.error, None, False), ("notice", hues.muted, None, True),
         ):
             fmt = QTextCharFormat()
             if colour:
@@ -151,17 +180,18 @@ class Transcript(QWidget):
         if change_id == self.change_id:
             self.show_change(change_id)
 
-    def show_change(self, change_id: str | None) -> None:
+    def show_change(self, change_id: str | None, *, follow: bool = True) -> None:
+        """Show ``change_id``'s transcript, at its newest entry (``follow``)."""
         self.change_id = change_id
+        self.follow = follow
         self.text.clear()
         log = self.logs.get(change_id or "", TranscriptLog())
         for style, text in log.entries:
             self._show(style, text)
         self._update_meter(log)
+        self._keep_following()
 
     def _show(self, style: str, text: str) -> None:
-        bar = self.text.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 2
         cursor = QTextCursor(self.text.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         if style == "delta":
@@ -170,8 +200,7 @@ class Transcript(QWidget):
             if not self.text.document().isEmpty():
                 cursor.insertBlock()
             cursor.insertText(text, self._formats[style])
-        if at_bottom:
-            bar.setValue(bar.maximum())
+        self._keep_following()
 
     def _update_meter(self, log: TranscriptLog) -> None:
         self.meter.setText(self.tr("{i} in · {o} out tokens · ${c:.4f}").format(

@@ -3,6 +3,7 @@ mixin of :class:`~desktop.ui.main_window.MainWindow`); each is built on first us
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Protocol
 
 from desktop.ui.window_parts import WindowParts
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DialogIntents", "DialogWindow"]
 
+_SETTINGS_KEYS = ("anthropic-api-key", "github-token")  # the keyring entries the page shows
+
 
 class DialogWindow(WindowParts, Protocol):
     """The window the dialogs are mixed into: its parts, and the dialogs' own helper."""
@@ -27,6 +30,8 @@ class DialogWindow(WindowParts, Protocol):
     notifications: Notifications
 
     async def _save_settings(self, dialog: SettingsDialog) -> None: ...
+
+    async def _show_stored_keys(self, dialog: SettingsDialog) -> None: ...
 
 
 class DialogIntents:
@@ -53,11 +58,22 @@ class DialogIntents:
     def open_settings(self: DialogWindow) -> None:
         from desktop.ui.settings_dialog import SettingsDialog
 
-        stored = {n: bool(self.services.secrets.get(n)) for n in ("anthropic-api-key", "github-token")}
-        dialog = SettingsDialog(self.prefs, stored, self.services.home, self.window())
+        dialog = SettingsDialog(self.prefs, None, self.services.home, self.window())
         dialog.accepted.connect(lambda: self._spawn(self._save_settings(dialog)))
         dialog.open()
         self.active_dialog = dialog
+        self._spawn(self._show_stored_keys(dialog))
+
+    async def _show_stored_keys(self: DialogWindow, dialog: SettingsDialog) -> None:
+        """Which keys are stored, read on a thread: a locked keyring may ask for its
+        password, and the window must not freeze while it does."""
+        import asyncio
+
+        secrets = self.services.secrets
+        stored = await asyncio.to_thread(
+            lambda: {n: bool(secrets.get(n)) for n in _SETTINGS_KEYS})
+        with contextlib.suppress(RuntimeError):  # the dialog was closed and deleted meanwhile
+            dialog.set_stored(stored)
 
     async def _save_settings(self: DialogWindow, dialog: SettingsDialog) -> None:
         import asyncio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,17 @@ FAIL_BACKEND = "keyring.backends.fail.Keyring"
 
 
 @pytest.fixture
-def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """keyring's own "no backend" (what headless Linux has), whatever an earlier test chose:
+    keyring keeps the first backend it settles on, so the environment alone is not enough."""
+    import keyring
+    from keyring.backends import fail
+
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL_BACKEND)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
 
 
 def store(home: Path, opt_in: str = "") -> SecretStore:

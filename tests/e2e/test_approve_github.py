@@ -17,19 +17,11 @@ import pytest
 
 from desktop.sim.github_api import FakeGitHub
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.approvals import Capsys, audit_actions, journal, start_change
 from tests.helpers.gitrepo import RepoWithRemote, run_git
-from tests.helpers.scripted_api import cli, scripted_api
+from tests.helpers.scripted_api import cli
 
 TOKEN = "ghp_RouteTestToken0123456789abcdefABCD"
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
-    with scripted_api(monkeypatch, [edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
-                                    text_turn("Done.")]) as server:
-        yield server
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ def merges(github: FakeGitHub) -> list[object]:
 
 
 def test_approve_merges_through_a_pull_request_guarded_by_the_commit(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, github: FakeGitHub,
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, github: FakeGitHub,
         capsys: Capsys) -> None:
     change, commit = start_change(repo, capsys, merge=via_github(github))
     code, lines, out = cli(capsys, "approve", change, "--json")
@@ -69,7 +61,7 @@ def test_approve_merges_through_a_pull_request_guarded_by_the_commit(
 
 
 def test_a_retry_after_github_merged_but_the_approval_was_cut_records_that_merge_once(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, github: FakeGitHub,
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, github: FakeGitHub,
         capsys: Capsys) -> None:
     change, commit = start_change(repo, capsys, merge=via_github(github))
     approving: list[int] = []  # its pid; the cut is armed before it can reach GitHub

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from tests.helpers.scripted_api import scripted_api
 
 def config(*require: str) -> str:
     return honk_toml(OK, require=require or ("verified",))
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")] * 3
-    with scripted_api(monkeypatch, script) as server:
-        yield server
 
 
 def start_change(repo: RepoWithRemote, capsys: pytest.CaptureFixture[str],
@@ -52,7 +44,8 @@ def audit_records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]
 
 
 def test_approve_fast_forwards_the_remote_to_exactly_the_approved_commit(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str]) -> None:
     result = start_change(repo, capsys)
     code, lines, out = honk(capsys, "approve", str(result["change"]), "--json")
     assert code == 0, out
@@ -76,7 +69,8 @@ def test_approve_fast_forwards_the_remote_to_exactly_the_approved_commit(
 
 
 def test_unmet_gate_blocks_approval_until_an_override_with_a_reason(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str]) -> None:
     result = start_change(repo, capsys, "verified", "built")
     before = remote_tip(repo)
     code, _, out = honk(capsys, "approve", str(result["change"]))
@@ -92,7 +86,8 @@ def test_unmet_gate_blocks_approval_until_an_override_with_a_reason(
 
 
 def test_a_new_commit_on_the_branch_voids_the_approval(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str]) -> None:
     result = start_change(repo, capsys)
     worktree = Path(str(result["worktree"]))
     (worktree / "sneaky.txt").write_text("not reviewed\n")
@@ -105,7 +100,8 @@ def test_a_new_commit_on_the_branch_voids_the_approval(
 
 
 def test_conflict_names_the_files_and_pushes_nothing(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str]) -> None:
     result = start_change(repo, capsys)
     repo.write("app/greeting.py", 'GREETING = "Hallo"\n')
     repo.commit_all("someone else changed the greeting")
@@ -120,7 +116,8 @@ def test_conflict_names_the_files_and_pushes_nothing(
 
 
 def test_tampered_audit_row_is_detected(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str],
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:
     result = start_change(repo, capsys)
     assert honk(capsys, "approve", str(result["change"]))[0] == 0
@@ -136,7 +133,8 @@ def test_tampered_audit_row_is_detected(
 
 
 def test_run_with_approve_is_the_scripted_flow(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
+        capsys: pytest.CaptureFixture[str]) -> None:
     configure(repo, config(), push=True)
     code, lines, out = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json", "--approve")
     assert code == 0, out

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,16 @@ from desktop.core.audit import AuditRecord, utc_now_iso
 from desktop.core.events import Merged, StageFinished
 from desktop.core.stages import Stage
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.approvals import Capsys, audit_actions, journal, journal_append, start_change
 from tests.helpers.gitrepo import RepoWithRemote, run_git
-from tests.helpers.scripted_api import cli, scripted_api
+from tests.helpers.scripted_api import StartScripted, cli
+from tests.helpers.sessions import doubled_follow_up, swedish_session
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done."),
-              edit_turn("app/greeting.py", '"Hej"', '"Hej hej"'), text_turn("Doubled.")]
-    with scripted_api(monkeypatch, script) as server:
-        yield server
+def api(scripted: StartScripted) -> ScriptedMessagesAPI:
+    """The Swedish session, then one revision of it."""
+    return scripted(swedish_session() + doubled_follow_up())
 
 
 def cut_approve(repo: RepoWithRemote, tmp_path: Path, hook: str, *args: str) -> None:

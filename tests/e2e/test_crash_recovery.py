@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import JUDGE_OFF, configure
+from tests.helpers.sessions import swedish_edit, swedish_session
 from tests.reliability.procs import history, honk
 
 KEY = "sk-ant-test-crash-0123456789"
@@ -24,7 +24,7 @@ KEY = "sk-ant-test-crash-0123456789"
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_resume(repo: RepoWithRemote, tmp_path: Path) -> None:
     configure(repo, JUDGE_OFF)
-    slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=3, delay_s=0.1)
+    slow = swedish_edit(chunk_chars=3, delay_s=0.1)
     with ScriptedMessagesAPI([slow], expected_api_key=KEY) as first:
         env = {**os.environ, "ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": first.base_url}
         proc = subprocess.Popen([sys.executable, "-m", "desktop", "run", "Swedish greeting",
@@ -46,8 +46,7 @@ def test_kill_9_mid_stream_then_resume(repo: RepoWithRemote, tmp_path: Path) -> 
     assert worktree.is_dir()
     assert (worktree / "app/greeting.py").read_text() == 'GREETING = "Hello"\n'  # no half edit
 
-    with ScriptedMessagesAPI([edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")],
-                             expected_api_key=KEY) as second:
+    with ScriptedMessagesAPI(swedish_session(), expected_api_key=KEY) as second:
         env["ANTHROPIC_BASE_URL"] = second.base_url
         done = honk("resume", str(change["id"]), "--json", env=env)
         assert done.returncode == 0, done.stderr

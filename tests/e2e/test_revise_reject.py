@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import JUDGE_OFF, configure
+from tests.helpers.scripted_api import StartScripted
 from tests.helpers.scripted_api import cli as honk
-from tests.helpers.scripted_api import scripted_api
+from tests.helpers.sessions import doubled_follow_up, swedish_session
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, repo: RepoWithRemote) -> Iterator[ScriptedMessagesAPI]:
+def api(scripted: StartScripted, repo: RepoWithRemote) -> ScriptedMessagesAPI:
+    """The Swedish session, then one revision of it; the judge off."""
     configure(repo, JUDGE_OFF)
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done."),
-              edit_turn("app/greeting.py", '"Hej"', '"Hej hej"'), text_turn("Doubled.")]
-    with scripted_api(monkeypatch, script) as server:
-        yield server
+    return scripted(swedish_session() + doubled_follow_up())
 
 
 def test_revise_continues_the_same_branch_with_the_follow_up(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from desktop.cli.main import main
-from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import (
     HttpError,
     ToolUseBlock,
@@ -23,9 +21,9 @@ from desktop.sim.messages_script import (
 )
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import Verifier, configure, honk_toml
-from tests.helpers.scripted_api import cli, use_api
+from tests.helpers.scripted_api import KEY, StartScripted, cli
+from tests.helpers.sessions import swedish_edit, swedish_session
 
-KEY = "sk-ant-test-0123456789abcdef"
 GREETING = 'GREETING = "Hello"\n'
 CONFIG = honk_toml(
     Verifier("greeting-is-swedish", ["python3", "-c", "import sys; t = open('app/greeting.py')"
@@ -40,36 +38,15 @@ def configured(repo: RepoWithRemote) -> RepoWithRemote:
     return configure(repo, CONFIG)
 
 
-def swedish_session() -> list[Turn | HttpError]:
+def looked_at_and_verified() -> list[Turn | HttpError]:
+    """The Swedish edit the long way: view the file, edit it (streamed in small chunks), run
+    the verifiers, then say so."""
     return [
         tool_turn(EDITOR, {"command": "view", "path": "app/greeting.py"}, "Let me look."),
-        edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=3),
+        swedish_edit(chunk_chars=3),
         tool_turn("run_verifiers", {}),
         text_turn("The greeting now says hello in Swedish."),
     ]
-
-
-def run_honk(args: Sequence[str], api: ScriptedMessagesAPI | None, monkeypatch: pytest.MonkeyPatch,
-             capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, object]], str]:
-    if api is not None:
-        use_api(monkeypatch, api, KEY)
-    monkeypatch.setenv("HONK_RETRY_BACKOFF_S", "0.01")
-    return cli(capsys, *args)
-
-
-@pytest.fixture
-def api_for() -> Iterator[list[ScriptedMessagesAPI]]:
-    started: list[ScriptedMessagesAPI] = []
-    yield started
-    for api in started:
-        api.stop()
-
-
-def scripted(api_for: list[ScriptedMessagesAPI], script: list[Turn | HttpError]) -> ScriptedMessagesAPI:
-    api = ScriptedMessagesAPI(script, expected_api_key=KEY)
-    api.start()
-    api_for.append(api)
-    return api
 
 
 def worktrees(home: Path) -> list[Path]:
@@ -78,14 +55,13 @@ def worktrees(home: Path) -> list[Path]:
 
 
 def test_happy_path_streams_edits_verifies_and_commits_on_its_own_branch(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
-    api = scripted(api_for, swedish_session())
+    api = scripted(looked_at_and_verified())
     user_head = configured.git("rev-parse", "HEAD")
-    code, lines, err = run_honk(
-        ["run", "Make the greeting say hello in Swedish", "--repo", str(configured.path), "--json"],
-        api, monkeypatch, capsys)
+    code, lines, err = cli(capsys, "run", "Make the greeting say hello in Swedish",
+                           "--repo", str(configured.path), "--json")
     assert code == 0, err
     assert all("type" in line and "change" in line for line in lines)
     types = [line["type"] for line in lines]
@@ -120,9 +96,9 @@ def test_happy_path_streams_edits_verifies_and_commits_on_its_own_branch(
                     for b in m["content"] if b.get("type") == "tool_result"]
     assert "All verifiers passed" in str(tool_results[-1]["content"])
 
-    code, history, _ = run_honk(["history", "--json"], None, monkeypatch, capsys)
+    code, history, _ = cli(capsys, "history", "--json")
     assert code == 0 and history[0]["id"] == result["change"] and history[0]["state"] == "awaiting_approval"
-    code, shown, _ = run_honk(["show", str(result["change"])[:5], "--json"], None, monkeypatch, capsys)
+    code, shown, _ = cli(capsys, "show", str(result["change"])[:5], "--json")
     assert code == 0 and shown[0]["commit"] == commit
     assert any(e["type"] == "edit_applied" for e in shown[0]["events"])  # type: ignore[union-attr]
     # The API key never reached the journal.
@@ -130,17 +106,17 @@ def test_happy_path_streams_edits_verifies_and_commits_on_its_own_branch(
 
 
 def test_failing_verifier_goes_back_to_the_agent_which_fixes_it(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, [
+    api = scripted([
         edit_turn("app/greeting.py", '"Hello"', '"Hallo"'),
         text_turn("Done."),
         edit_turn("app/greeting.py", '"Hallo"', '"Hej"'),
         text_turn("Fixed: Swedish is Hej."),
     ])
-    code, lines, _ = run_honk(["run", "Swedish greeting", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    code, lines, _ = cli(capsys, "run", "Swedish greeting", "--repo", str(configured.path),
+                         "--json")
     assert code == 0
     results = [line["passed"] for line in lines if line["type"] == "verifier_result"]
     assert results == [False, True]
@@ -155,7 +131,7 @@ def test_empty_or_huge_request_is_refused_before_anything_is_created(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    code, _, err = run_honk(["run", request_text, "--repo", str(configured.path)], None, monkeypatch, capsys)
+    code, _, err = cli(capsys, "run", request_text, "--repo", str(configured.path))
     assert code == 2
     assert "request" in err and ("empty" in err or "limit" in err)
     assert worktrees(tmp_path / "honk-home") == []
@@ -167,46 +143,44 @@ def test_no_api_key_says_how_to_set_one(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    code, _, err = run_honk(["run", "anything", "--repo", str(configured.path)], None, monkeypatch, capsys)
+    code, _, err = cli(capsys, "run", "anything", "--repo", str(configured.path))
     assert code == 2
     assert "ANTHROPIC_API_KEY" in err and "keyring" in err
     assert worktrees(tmp_path / "honk-home") == []
 
 
 def test_not_a_repo_and_missing_target_are_clear_usage_errors(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI], tmp_path: Path,
+    configured: RepoWithRemote, scripted: StartScripted, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, [])
+    scripted([])
     plain = tmp_path / "plain"
     plain.mkdir()
-    code, _, err = run_honk(["run", "x", "--repo", str(plain)], api, monkeypatch, capsys)
+    code, _, err = cli(capsys, "run", "x", "--repo", str(plain))
     assert code == 2 and "not a git repository" in err
-    code, _, err = run_honk(["run", "x", "--repo", str(configured.path), "--target", "nope"],
-                            api, monkeypatch, capsys)
+    code, _, err = cli(capsys, "run", "x", "--repo", str(configured.path), "--target", "nope")
     assert code == 2 and "nope" in err
 
 
 def test_bad_honk_toml_names_the_key_and_exits_2(
-    repo: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    repo: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, [])
+    scripted([])
     repo.write("honk.toml", "[agent]\nmax_turns = 'lots'\n")
-    code, _, err = run_honk(["run", "x", "--repo", str(repo.path)], api, monkeypatch, capsys)
+    code, _, err = cli(capsys, "run", "x", "--repo", str(repo.path))
     assert code == 2
     assert "honk.toml: agent.max_turns = 'lots': expected a positive integer" in err
 
 
 def test_uncommitted_work_is_never_touched_or_copied(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     configured.write("app/greeting.py", 'GREETING = "Hello, my uncommitted edit"\n')
     configured.write("notes.txt", "my untracked notes\n")
-    api = scripted(api_for, swedish_session())
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    scripted(looked_at_and_verified())
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 0
     worktree = Path(str(lines[-1]["worktree"]))
     assert not (worktree / "notes.txt").exists()
@@ -215,23 +189,21 @@ def test_uncommitted_work_is_never_touched_or_copied(
 
 
 def test_escape_attempts_and_ambiguous_replacements_are_tool_errors_and_change_nothing(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI], tmp_path: Path,
+    configured: RepoWithRemote, scripted: StartScripted, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("do not touch\n")
     configured.write("app/twice.py", "x = 1\nx = 1\n")
     configured.commit_all("twice")
-    api = scripted(api_for, [
+    api = scripted([
         tool_turn(EDITOR, {"command": "create", "path": "../../outside.txt", "file_text": "pwned"}),
         tool_turn(EDITOR, {"command": "view", "path": str(outside)}),
         tool_turn(EDITOR, {"command": "str_replace", "path": "app/greeting.py", "old_str": "Bonjour", "new_str": "x"}),
         tool_turn(EDITOR, {"command": "str_replace", "path": "app/twice.py", "old_str": "x = 1", "new_str": "x = 2"}),
-        edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
-        text_turn("Done."),
+        *swedish_session(),
     ])
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 0
     assert outside.read_text() == "do not touch\n"
     results = [b for m in api.requests[-1].body["messages"] if isinstance(m["content"], list)
@@ -247,13 +219,12 @@ def test_escape_attempts_and_ambiguous_replacements_are_tool_errors_and_change_n
 
 
 def test_stream_cut_mid_message_is_retried_and_the_edit_applies_once(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cut = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=2, cut_after_events=8)
-    api = scripted(api_for, [cut, edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")])
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    cut = swedish_edit(chunk_chars=2, cut_after_events=8)
+    scripted([cut, *swedish_session()])
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 0
     assert len([line for line in lines if line["type"] == "edit_applied"]) == 1
     assert any(line["type"] == "notice" and "retrying" in str(line["message"]) for line in lines)
@@ -262,26 +233,24 @@ def test_stream_cut_mid_message_is_retried_and_the_edit_applies_once(
 
 
 def test_rate_limit_and_overload_are_retried(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, [
+    scripted([
         HttpError(429, "rate_limit_error", "slow down", retry_after=0.01),
         HttpError(529, "overloaded_error", "Overloaded", retry_after=0.01),
-        *swedish_session(),
+        *looked_at_and_verified(),
     ])
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 0 and lines[-1]["state"] == "awaiting_approval"
 
 
 def test_persistent_overload_fails_clearly_and_keeps_the_change(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, [HttpError(529, "overloaded_error", "Overloaded", retry_after=0.01)] * 12)
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    scripted([HttpError(529, "overloaded_error", "Overloaded", retry_after=0.01)] * 12)
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 1
     assert lines[-1]["state"] == "failed"
     assert "overloaded (529)" in str(lines[-1]["reason"])
@@ -289,18 +258,17 @@ def test_persistent_overload_fails_clearly_and_keeps_the_change(
 
 
 def test_cost_cap_stops_the_agent(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     configured.write("honk.toml", CONFIG.replace("max_turns = 10", "max_turns = 10\nmax_cost_usd = 0.05"))
     configured.commit_all("cap")
     expensive = Usage(input_tokens=20_000, output_tokens=100)  # $0.0615 at Sonnet prices
-    api = scripted(api_for, [
+    api = scripted([
         Turn([ToolUseBlock(EDITOR, {"command": "view", "path": "app"})], usage=expensive),
-        *swedish_session(),
+        *looked_at_and_verified(),
     ])
-    code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 1
     assert any(line["type"] == "cost_cap_reached" for line in lines)
     assert "cost cap" in str(lines[-1]["reason"])
@@ -308,27 +276,24 @@ def test_cost_cap_stops_the_agent(
 
 
 def test_non_utf8_file_is_reported_to_the_model_not_a_crash(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     (configured.path / "app/latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
     configured.commit_all("latin-1 file")
-    api = scripted(api_for, [tool_turn(EDITOR, {"command": "view", "path": "app/latin1.txt"}),
-                             *swedish_session()])
-    code, _lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"],
-                              api, monkeypatch, capsys)
+    api = scripted([tool_turn(EDITOR, {"command": "view", "path": "app/latin1.txt"}),
+                             *looked_at_and_verified()])
+    code, _lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     assert code == 0
     first_result = api.requests[1].body["messages"][-1]["content"][0]
     assert first_result["is_error"] and "UTF-8" in str(first_result["content"])
 
 
 def test_text_output_is_readable(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    api = scripted(api_for, swedish_session())
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+    scripted(looked_at_and_verified())
     assert main(["run", "Swedish please", "--repo", str(configured.path)]) == 0
     out = capsys.readouterr().out
     assert "▶ agent" in out and "✔ verify" in out
@@ -336,12 +301,11 @@ def test_text_output_is_readable(
     assert "done: change" in out and "$" in out
 
 
-def test_git_sees_disclosed_ai_authorship(configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+def test_git_sees_disclosed_ai_authorship(configured: RepoWithRemote, scripted: StartScripted,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    api = scripted(api_for, swedish_session())
-    _code, lines, _ = run_honk(["run", "Swedish", "--repo", str(configured.path), "--json"], api,
-                              monkeypatch, capsys)
+    scripted(looked_at_and_verified())
+    _code, lines, _ = cli(capsys, "run", "Swedish", "--repo", str(configured.path), "--json")
     trailers = subprocess.run(
         ["git", "log", "-1", "--format=%(trailers:only,unfold)", str(lines[-1]["commit"])],
         cwd=configured.path, capture_output=True, text=True, check=True).stdout
@@ -351,18 +315,17 @@ def test_git_sees_disclosed_ai_authorship(configured: RepoWithRemote, api_for: l
 
 
 def test_an_insert_streams_its_line_first_so_the_window_can_place_it(
-    configured: RepoWithRemote, api_for: list[ScriptedMessagesAPI],
+    configured: RepoWithRemote, scripted: StartScripted,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     added = 'FAREWELL = "Hej då"\n'
-    api = scripted(api_for, [
+    scripted([
         tool_turn(EDITOR, {"command": "insert", "path": "app/greeting.py", "insert_line": 1,
                            "insert_text": added}, chunk_chars=4),
         text_turn("Added a Swedish farewell."),
     ])
-    code, lines, err = run_honk(
-        ["run", "Add a farewell in Swedish", "--repo", str(configured.path), "--json"],
-        api, monkeypatch, capsys)
+    code, lines, err = cli(capsys, "run", "Add a farewell in Swedish",
+                           "--repo", str(configured.path), "--json")
     assert code == 0, err
     previews = [line for line in lines if line["type"] == "edit_preview"]
     placing = [p for p in previews if p["field"] == "insert_line"]

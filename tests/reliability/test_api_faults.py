@@ -8,7 +8,7 @@ re-applied a half-received turn would show up as a second `edit_applied` or a do
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,8 @@ from desktop.sim.messages_script import (
 )
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import SWEDISH, configure, honk_toml
-from tests.helpers.scripted_api import cli, use_api
+from tests.helpers.scripted_api import StartScripted, cli
 
-KEY = "sk-ant-test-faults-0123456789"
 # The replacement contains the original, so applying the same edit twice would be visible.
 OLD, NEW = '"Hello"', '"Hej Hello"'
 DONE = 'GREETING = "Hej Hello"\n'
@@ -38,21 +37,10 @@ def configured(repo: RepoWithRemote) -> RepoWithRemote:
     return configure(repo, honk_toml(SWEDISH))
 
 
-@pytest.fixture
-def serve() -> Iterator[list[ScriptedMessagesAPI]]:
-    started: list[ScriptedMessagesAPI] = []
-    yield started
-    for api in started:
-        api.stop()
-
-
-def run(repo: RepoWithRemote, script: Sequence[Turn | HttpError], serve: list[ScriptedMessagesAPI],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def run(repo: RepoWithRemote, script: Sequence[Turn | HttpError], scripted: StartScripted,
+        capsys: pytest.CaptureFixture[str]
         ) -> tuple[int, list[dict[str, object]], str, ScriptedMessagesAPI]:
-    api = ScriptedMessagesAPI(list(script), expected_api_key=KEY)
-    api.start()
-    serve.append(api)
-    use_api(monkeypatch, api, KEY)
+    api = scripted(script)
     code, lines, out = cli(capsys, "run", "Swedish greeting", "--repo", str(repo.path), "--json")
     return code, lines, out, api
 
@@ -76,10 +64,10 @@ def notices(lines: list[dict[str, object]]) -> str:
     (edit(error_after_events=9, error_type="api_error"), "the stream reported an error"),
 ], ids=["malformed-sse", "no-message-stop", "sse-overloaded-mid-stream", "sse-api-error"])
 def test_a_broken_stream_is_retried_and_its_edit_lands_once(
-        configured: RepoWithRemote, serve: list[ScriptedMessagesAPI], fault: Turn, said: str,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, err, api = run(configured, [fault, edit(), text_turn("Done.")], serve,
-                                monkeypatch, capsys)
+        configured: RepoWithRemote, scripted: StartScripted, fault: Turn, said: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err, api = run(configured, [fault, edit(), text_turn("Done.")], scripted,
+                                capsys)
     assert code == 0, err
     assert said in notices(lines)
     assert len(applied(lines)) == 1
@@ -89,19 +77,19 @@ def test_a_broken_stream_is_retried_and_its_edit_lands_once(
     assert api.requests[1].body["messages"] == api.requests[0].body["messages"]
 
 
-def test_500_is_retried(configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, err, _ = run(configured, [server_error(), edit(), text_turn("Done.")], serve,
-                              monkeypatch, capsys)
+def test_500_is_retried(configured: RepoWithRemote, scripted: StartScripted,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, err, _ = run(configured, [server_error(), edit(), text_turn("Done.")], scripted,
+                              capsys)
     assert code == 0, err
     assert len(applied(lines)) == 1 and lines[-1]["state"] == "awaiting_approval"
 
 
 def test_persistent_500_fails_clearly_and_keeps_the_change(
-        configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, _, _ = run(configured, [HttpError(500, "api_error", "db on fire", retry_after=0.01)] * 20, serve, monkeypatch,
-                            capsys)
+        configured: RepoWithRemote, scripted: StartScripted,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fire = HttpError(500, "api_error", "db on fire", retry_after=0.01)
+    code, lines, _, _ = run(configured, [fire] * 20, scripted, capsys)
     assert code == 1
     assert lines[-1]["state"] == "failed"
     assert "HTTP 500" in str(lines[-1]["reason"]) and "db on fire" in str(lines[-1]["reason"])
@@ -109,9 +97,9 @@ def test_persistent_500_fails_clearly_and_keeps_the_change(
 
 
 def test_persistent_malformed_stream_fails_clearly_with_no_edit(
-        configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, _, _ = run(configured, [edit(malformed=True)] * 6, serve, monkeypatch, capsys)
+        configured: RepoWithRemote, scripted: StartScripted,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _, _ = run(configured, [edit(malformed=True)] * 6, scripted, capsys)
     assert code == 1
     reason = str(lines[-1]["reason"])
     assert lines[-1]["state"] == "failed" and "the Messages API call failed" in reason
@@ -121,32 +109,30 @@ def test_persistent_malformed_stream_fails_clearly_with_no_edit(
 
 
 def test_stream_without_message_stop_every_time_fails_clearly(
-        configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, lines, _, _ = run(configured, [edit(omit_message_stop=True)] * 6, serve, monkeypatch,
-                            capsys)
+        configured: RepoWithRemote, scripted: StartScripted,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _, _ = run(configured, [edit(omit_message_stop=True)] * 6, scripted, capsys)
     assert code == 1 and "message_stop" in str(lines[-1]["reason"])
     assert applied(lines) == []
 
 
-def test_429_waits_for_retry_after(configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-                                   monkeypatch: pytest.MonkeyPatch,
+def test_429_waits_for_retry_after(configured: RepoWithRemote, scripted: StartScripted,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
     code, lines, err, api = run(configured, [rate_limited(0.6), edit(), text_turn("Done.")],
-                                serve, monkeypatch, capsys)
+                                scripted, capsys)
     assert code == 0, err
     assert time.monotonic() - started >= 0.6  # the server's retry-after was honoured
     assert len(applied(lines)) == 1 and len(api.message_requests()) == 3
 
 
 def test_a_very_slow_trickle_still_completes(
-        configured: RepoWithRemote, serve: list[ScriptedMessagesAPI],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        configured: RepoWithRemote, scripted: StartScripted,
+        capsys: pytest.CaptureFixture[str]) -> None:
     slow = edit_turn("app/greeting.py", OLD, NEW, chunk_chars=2, delay_s=0.02)
     code, lines, err, _ = run(configured, [slow, tool_turn("run_verifiers", {}),
                                            text_turn("Done.", delay_s=0.05)],
-                              serve, monkeypatch, capsys)
+                              scripted, capsys)
     assert code == 0, err
     previews = [x for x in lines if x["type"] == "edit_preview"]
     assert len(previews) >= len(NEW) // 2  # a fragment per chunk, shown as it came

@@ -4,28 +4,18 @@ covered in tests/adapters/test_git_merge.py.)"""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from desktop.cli.main import main
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
 from tests.helpers.honk_toml import OK, configure, honk_toml
 from tests.helpers.scripted_api import cli as honk
-from tests.helpers.scripted_api import scripted_api
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedMessagesAPI]:
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-    with scripted_api(monkeypatch, script) as server:
-        yield server
 
 
 def test_unreachable_remote_keeps_the_change_and_approving_again_merges_once(
-        repo: RepoWithRemote, api: ScriptedMessagesAPI,
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI,
         capsys: pytest.CaptureFixture[str]) -> None:
     configure(repo, honk_toml(OK, require=["verified"]), push=True)
     code, lines, err = honk(capsys, "run", "Swedish", "--repo", str(repo.path), "--json")

@@ -19,9 +19,10 @@ from desktop.adapters.store.locks import ChangeLocks
 from desktop.cli.main import main
 from desktop.core.events import ChangeCreated, Notice, event_from_dict
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
+from desktop.sim.messages_script import text_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import JUDGE_OFF, configure
+from tests.helpers.sessions import swedish_edit, swedish_session
 from tests.reliability.procs import (
     KEY,
     base_env,
@@ -76,8 +77,7 @@ def test_disk_full_mid_run_fails_naming_the_journal_and_keeps_every_event(
         configured: RepoWithRemote, tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "small", "8m") as small:
         home = small / "home"
-        slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=2, delay_s=0.05,
-                         text="Changing the greeting.")
+        slow = swedish_edit(chunk_chars=2, delay_s=0.05, text="Changing the greeting.")
         with ScriptedMessagesAPI([slow, text_turn("Done.")], expected_api_key=KEY) as api:
             env = base_env(home, api.base_url)
             proc = start("run", "Swedish greeting", "--repo", str(configured.path), "--json",
@@ -99,8 +99,7 @@ def test_disk_full_mid_run_fails_naming_the_journal_and_keeps_every_event(
         filler.unlink()
         [row] = history(env)
         assert row["state"] == "interrupted" and row["id"] == change
-        with ScriptedMessagesAPI([edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
-                                  text_turn("Done.")], expected_api_key=KEY) as api:
+        with ScriptedMessagesAPI(swedish_session(), expected_api_key=KEY) as api:
             env["ANTHROPIC_BASE_URL"] = api.base_url
             done = honk("resume", change, "--json", env=env)
         assert done.returncode == 0, done.stderr

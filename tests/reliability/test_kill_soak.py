@@ -16,9 +16,9 @@ import pytest
 
 from desktop.demo.environment import DemoEnvironment
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote, run_git
 from tests.helpers.honk_toml import OK, Verifier, configure, honk_toml
+from tests.helpers.sessions import swedish_edit, swedish_session
 from tests.reliability.killsoak import soak
 from tests.reliability.procs import KEY, base_env, history, honk, journal_events
 
@@ -51,8 +51,7 @@ def test_kill_between_merge_push_and_journal_write(repo: RepoWithRemote, tmp_pat
     """A post-receive hook kills `honk approve` right after the remote took the push."""
     configure(repo, honk_toml(OK, require=["verified"]), push=True)
     env = base_env(tmp_path / "honk-home")
-    with ScriptedMessagesAPI([edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
-                              text_turn("Done.")], expected_api_key=KEY) as api:
+    with ScriptedMessagesAPI(swedish_session(), expected_api_key=KEY) as api:
         env["ANTHROPIC_BASE_URL"] = api.base_url
         done = honk("run", "Swedish", "--repo", str(repo.path), "--json", env=env)
     assert done.returncode == 0, done.stderr
@@ -130,7 +129,7 @@ def test_resume_after_a_kill_between_git_commit_and_its_record(
 
     configure(repo, honk_toml(Verifier("hej", ["grep", "-q", "Hej", "app/greeting.py"])))
     home = tmp_path / "honk-home"
-    slow = edit_turn("app/greeting.py", '"Hello"', '"Hej"', chunk_chars=1, delay_s=0.05)
+    slow = swedish_edit(chunk_chars=1, delay_s=0.05)
     with ScriptedMessagesAPI([slow], expected_api_key=KEY) as api:
         env = base_env(home, api.base_url)
         proc = start("run", "Swedish", "--repo", str(repo.path), "--json", env=env)

@@ -18,6 +18,7 @@ from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn, tool_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import Verifier, configure, honk_toml
+from tests.helpers.sessions import swedish_session
 from tests.security.honkrun import Outcome, honk
 
 API_KEY = "sk-ant-api03-LEAKCANARY-a1b2c3d4e5f6-Zq9Xw8Vu7"
@@ -173,8 +174,7 @@ def install_dumping_hooks(repo: RepoWithRemote, dump: Path) -> None:
 @contextmanager
 def greeting_agent_with_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The scripted agent's greeting edit, with the canaries in the environment."""
-    script = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-    with ScriptedMessagesAPI(script, expected_api_key=API_KEY) as api:
+    with ScriptedMessagesAPI(swedish_session(), expected_api_key=API_KEY) as api:
         monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
         monkeypatch.setenv("GITHUB_TOKEN", FORGE_TOKEN)
         monkeypatch.setenv("FOO_SETTING", API_KEY)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.sim.messages_script import Turn, edit_turn, text_turn, tool_turn
+from desktop.sim.messages_script import Turn, text_turn, tool_turn
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import Verifier, honk_toml
 from tests.helpers.scripted_api import scripted_api
+from tests.helpers.sessions import swedish_edit
 from tests.security.honkrun import honk, remote_refs, tool_results
 
 KEY = "sk-ant-api03-injection-test-0123456789abcdef"
@@ -69,7 +70,7 @@ def compromised_model(tmp_path: Path) -> list[Turn]:
         tool_turn(EDITOR, {"command": "bash", "path": "app", "cmd": f"touch {marker}"}),
         # The verifier tool runs the configured checks only, whatever input comes with it.
         tool_turn("run_verifiers", {"command": f"touch {marker}", "argv": ["touch", str(marker)]}),
-        edit_turn("app/greeting.py", '"Hello"', '"Hej"'),
+        swedish_edit(),
         text_turn("Done: the greeting is Swedish. I could not push or read ~/.ssh."),
     ]
 

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 from desktop.sim.adb_device import CLSE, CNXN, OKAY, OPEN, VirtualAdbDevice
+from desktop.sim.phone_screen import SCREEN_PX
 from desktop.sim.stand_ins import write_apk
 from tests.helpers.adb import (  # noqa: F401
     AdbServer,
@@ -104,7 +105,7 @@ def test_am_start_and_screencap(adb_server: AdbServer, virtual_device: VirtualAd
                           capture_output=True, check=True).stdout
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", shot[16:24])
-    assert (width, height) == (108, 192)
+    assert (width, height) == SCREEN_PX
     idat = shot.index(b"IDAT")
     length = struct.unpack(">I", shot[idat - 4 : idat])[0]
     assert len(zlib.decompress(shot[idat + 4 : idat + 4 + length])) == height * (1 + 3 * width)

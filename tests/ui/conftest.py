@@ -1,4 +1,5 @@
-"""UI tests: real widgets (offscreen), a qasync loop per test, the scripted Messages API."""
+"""UI tests: real widgets (offscreen), a qasync loop per test, the scripted Messages API (the
+``scripted`` and ``swedish_api`` fixtures of tests/helpers/scripted_api.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from desktop.app.services import Services, build_services
-from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import HttpError, Turn
 from desktop.ui.main_window import MainWindow
 from desktop.ui.notifier import RecordingNotifier
 from desktop.ui.pyside_fix import protect_none
@@ -27,7 +26,6 @@ protect_none()  # PySide6 6.12 on CPython 3.11 loses a reference to None per voi
 # pytest-qt's session QApplication is made before function fixtures set the platform.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-KEY = "sk-ant-ui-test-0123456789abcdef"
 CONFIG = """
 [agent]
 model = "claude-sonnet-4-6"
@@ -96,23 +94,6 @@ def configured(repo: RepoWithRemote) -> RepoWithRemote:
     repo.write("honk.toml", CONFIG)
     repo.commit_all("add honk.toml")
     return repo
-
-
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[list[Turn | HttpError]], ScriptedMessagesAPI]]:
-    started: list[ScriptedMessagesAPI] = []
-
-    def start(script: list[Turn | HttpError]) -> ScriptedMessagesAPI:
-        api = ScriptedMessagesAPI(script, expected_api_key=KEY)
-        api.start()
-        started.append(api)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
-        return api
-
-    yield start
-    for api in started:
-        api.stop()
 
 
 @pytest.fixture

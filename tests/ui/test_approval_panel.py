@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from desktop.app.reinstall import install_change
@@ -19,7 +20,7 @@ from desktop.app.services import Services, build_services
 from desktop.core.options import RunOptions
 from desktop.core.stages import ChangeState
 from desktop.sim.adb_device import VirtualAdbDevice
-from desktop.sim.messages_script import edit_turn, text_turn
+from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.ui.approval_panel import ReasonDialog
 from tests.helpers.adb import AdbServer
 from tests.helpers.gitrepo import RepoWithRemote, run_git
@@ -100,13 +101,8 @@ def make_harness(settings: QSettings, env: dict[str, str] | None = None) -> Harn
     return Harness(build_services(env), settings)
 
 
-@pytest.fixture
-def swedish(scripted: Callable[..., object]) -> None:
-    scripted([edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")] * 3)
-
-
 async def test_unmet_gate_disables_approve_and_an_override_needs_a_typed_reason(
-    repo: RepoWithRemote, swedish: None, ui_settings: QSettings,
+    repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, ui_settings: QSettings,
 ) -> None:
     prepare(repo, '["verified", "built"]', build=False)
     h = make_harness(ui_settings)
@@ -120,7 +116,10 @@ async def test_unmet_gate_disables_approve_and_an_override_needs_a_typed_reason(
         assert p.isVisible()
         assert p.fields["request"].text() == "Say hello in Swedish"
         assert "✓ greeting-is-swedish" in p.fields["verifiers"].text()
-        assert p.fields["commit"].text() == h.services.context.view(cid).commit
+        commit = h.services.context.view(cid).commit
+        assert commit and p.fields["commit"].text() == commit[:12]  # shortened; Copy has it all
+        p.copy_commit.click()
+        assert QGuiApplication.clipboard().text() == commit
         assert p.fields["target"].text() == "origin/main"
         assert "no build" in p.fields["artifact"].text()
         assert "built: no build of this commit exists" in p.gates.text()
@@ -156,14 +155,14 @@ async def test_unmet_gate_disables_approve_and_an_override_needs_a_typed_reason(
         assert run_git(repo.remote, "rev-parse", "main") != before
         await wait_until(lambda: "Merged into origin/main" in p.status.text(),
                          what="the merged commit shown")
-        assert run_git(repo.remote, "rev-parse", "main") in p.status.text()
+        assert run_git(repo.remote, "rev-parse", "main")[:12] in p.status.text()
         assert not action.isEnabled()
     finally:
         await h.close()
 
 
 async def test_a_moved_branch_voids_the_approval_in_the_panel(
-    repo: RepoWithRemote, swedish: None, ui_settings: QSettings,
+    repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, ui_settings: QSettings,
 ) -> None:
     prepare(repo, '["verified"]', build=False)
     h = make_harness(ui_settings)
@@ -185,7 +184,7 @@ async def test_a_moved_branch_voids_the_approval_in_the_panel(
 
 
 async def test_install_onto_the_virtual_phone_then_approve_merges_into_the_remote(
-    repo: RepoWithRemote, swedish: None, ui_settings: QSettings,
+    repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, ui_settings: QSettings,
     adb_server: AdbServer, virtual_device: VirtualAdbDevice,
 ) -> None:
     prepare(repo, '["verified", "built", "installed"]', build=True)
@@ -226,7 +225,8 @@ async def test_install_onto_the_virtual_phone_then_approve_merges_into_the_remot
                          what="the change merged")
         assert commit and commit in h.asked[-1] and "origin/main" in h.asked[-1]
         assert run_git(repo.remote, "rev-parse", "main") == commit  # a fast-forward
-        await wait_until(lambda: commit in p.status.text(), what="the merged commit shown")
+        await wait_until(lambda: "Merged into" in p.status.text() and commit[:12] in p.status.text(),
+                         what="the merged commit shown")
         records = [r.record for r in h.services.audit.records()]
         assert [r.action for r in records] == ["approved", "merged"]
         installed = p.review.evidence.installed
@@ -236,7 +236,7 @@ async def test_install_onto_the_virtual_phone_then_approve_merges_into_the_remot
 
 
 async def test_install_says_clearly_when_there_is_no_build_or_no_device(
-    repo: RepoWithRemote, swedish: None, ui_settings: QSettings,
+    repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI, ui_settings: QSettings,
 ) -> None:
     from desktop.core.errors import UsageError
 

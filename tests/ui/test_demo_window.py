@@ -64,7 +64,8 @@ async def test_demo_window_is_labelled_and_prefilled(tmp_path: Path, qapp: QAppl
             assert p.fields["judge"].text().startswith("judge: approve")
             commit = p.review.evidence.commit
             p.approve_button.click()
-            await wait_until(lambda: commit is not None and commit in p.status.text(), 20,
+            await wait_until(lambda: commit is not None and "Merged into" in p.status.text()
+                             and commit[:12] in p.status.text(), 20,
                              "the merge shown")
             assert services.audit.verify().ok
             assert run_git(demo.remote, "rev-parse", "main") == commit

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QSettings
 
 from desktop.core.stages import ChangeState
-from desktop.sim.messages_script import edit_turn, text_turn
+from desktop.sim.messages_script import text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.sessions import swedish_session
 from tests.ui.conftest import Harness, wait_until
 
 
@@ -19,7 +20,7 @@ async def test_queued_change_says_so_and_cancels_cleanly_then_quit_asks(
 ) -> None:
     ui_settings.setValue("prefs/max_concurrent", 1)
     slow = text_turn("Thinking… " * 50, chunk_chars=2, delay_s=0.05)  # ~12 s of streaming
-    scripted([slow, edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")])
+    scripted([slow, *swedish_session()])
     h = harness_factory()
     w = h.window
     w.composer.repo.setCurrentText(str(configured.path))

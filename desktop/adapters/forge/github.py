@@ -1,9 +1,10 @@
-"""The `via = "github"` route: a small httpx client for the GitHub REST endpoints Honk uses.
+"""The `via = "github"` route: pull requests and checks over the shared GitHub HTTP core.
 
 Open (or reuse) a pull request, read the checks on its head, and merge it with the ``sha``
-guard so that GitHub refuses if the head moved after approval. The token is passed in by the
-caller (from the keyring); it is sent only as the ``Authorization`` header and never appears
-in a message, an exception or a repr. Pushing the branch is git's job (``GitMerger``).
+guard so that GitHub refuses if the head moved after approval. The token, paging, rate limits
+and GitHub's errors are the core's (``http.py``); the error classes are re-exported here for
+the callers that have always imported them from this module. Pushing the branch is git's job
+(``GitMerger``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,28 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
 
-from desktop.core.errors import HonkError
+from desktop.adapters.forge.http import (
+    API_VERSION,
+    GitHubAuthError,
+    GitHubError,
+    GitHubForbidden,
+    GitHubHttp,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnreachable,
+    GitHubValidation,
+    HeadChanged,
+    NotMergeable,
+    OnWait,
+    Sleep,
+)
 
 __all__ = [
     "API_VERSION",
@@ -28,6 +44,7 @@ __all__ = [
     "GitHubError",
     "GitHubForbidden",
     "GitHubNotFound",
+    "GitHubRateLimited",
     "GitHubUnreachable",
     "GitHubValidation",
     "HeadChanged",
@@ -35,49 +52,9 @@ __all__ = [
     "PullRequest",
 ]
 
-API_VERSION = "2022-11-28"
 MERGE_METHODS = ("merge", "squash", "rebase")
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _CHECK_OK = {"success", "neutral", "skipped"}
-
-
-class GitHubError(HonkError, RuntimeError):
-    """A GitHub request failed; ``str()`` names the request, the status and GitHub's message."""
-
-    def __init__(self, message: str, status: int | None = None,
-                 github_message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.github_message = github_message
-
-
-class GitHubAuthError(GitHubError):
-    """401: the token was refused."""
-
-
-class GitHubForbidden(GitHubError):
-    """403: the token lacks a permission, or a rate limit was hit."""
-
-
-class GitHubNotFound(GitHubError):
-    """404: no such repository or pull request (or the token cannot see it)."""
-
-
-class NotMergeable(GitHubError):
-    """405: GitHub will not merge the PR (conflicts, branch protection, required checks)."""
-
-
-class HeadChanged(GitHubError):
-    """409: the PR's head is no longer the approved commit; nothing was merged."""
-
-
-class GitHubValidation(GitHubError):
-    """422: GitHub rejected the request's fields."""
-
-
-class GitHubUnreachable(GitHubError):
-    """The API could not be reached or answered with something that is not GitHub JSON."""
 
 
 @dataclass(frozen=True)
@@ -129,20 +106,6 @@ class ChecksStatus:
         return f"{self.state}: " + "; ".join(parts)
 
 
-class _Bearer(httpx.Auth):
-    """Adds the token per request; its repr never shows it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_Bearer(<token hidden>)"
-
-
 class GitHubClient:
     """``async with GitHubClient(token, base_url=...) as gh:`` – one client per route run."""
 
@@ -153,26 +116,15 @@ class GitHubClient:
         base_url: str = "https://api.github.com",
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_wait: OnWait | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        max_wait: float = 900.0,
     ) -> None:
-        if not token:
-            raise ValueError("GitHub token is empty: store one in the keyring first")
-        if any(ch.isspace() or ord(ch) < 32 for ch in token):
-            raise ValueError("GitHub token contains whitespace or control characters "
-                             "(copied with a newline?)")
-        if not re.match(r"https?://[^/\s]+", base_url):
-            raise ValueError(f"GitHub API base URL = {base_url!r}: expected http(s)://HOST[/path]"
-                             " (GitHub Enterprise: https://HOST/api/v3)")
-        self.base_url = base_url.rstrip("/")
-        self._secret = token  # only to scrub messages; the header comes from _Bearer
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=_Bearer(token),
-            timeout=timeout,
-            transport=transport,
-            headers={"Accept": "application/vnd.github+json",
-                     "X-GitHub-Api-Version": API_VERSION,
-                     "User-Agent": "honk-desktop"},
-        )
+        self._core = GitHubHttp(token, base_url=base_url, timeout=timeout, transport=transport,
+                                on_wait=on_wait, sleep=sleep, clock=clock, max_wait=max_wait,
+                                permissions="contents and pull requests: write")
+        self.base_url = self._core.base_url
 
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={self.base_url!r})"
@@ -185,7 +137,7 @@ class GitHubClient:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._http.aclose()
+        await self._core.aclose()
 
     # -- pull requests -------------------------------------------------------------------
 
@@ -270,16 +222,19 @@ class GitHubClient:
                               required: Sequence[str] = ()) -> ChecksStatus:
         """Commit statuses and check runs on ``sha``; names in ``required`` must report."""
         base = f"{self._repo(owner, repo)}/commits/{sha}"
-        combined = await self._request("GET", f"{base}/status", params={"per_page": "100"})
-        runs = await self._request("GET", f"{base}/check-runs", params={"per_page": "100"})
+        explain = partial(self._explain, number=None, sha=sha)
+        statuses = await self._core.pages(f"{base}/status", "statuses",
+                                          params={"per_page": "100"}, explain=explain)
+        runs = await self._core.pages(f"{base}/check-runs", "check_runs",
+                                      params={"per_page": "100"}, explain=explain)
         checks: list[Check] = []
         try:
-            for status in combined["statuses"]:
+            for status in statuses:
                 state = {"success": "success", "pending": "pending"}.get(status["state"],
                                                                          "failure")
                 checks.append(Check(status["context"], state, "status",
                                     status.get("description") or ""))
-            for run in runs["check_runs"]:
+            for run in runs:
                 if run["status"] != "completed":
                     state, detail = "pending", run["status"]
                 else:
@@ -316,63 +271,24 @@ class GitHubClient:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    @staticmethod
-    def _repo(owner: str, repo: str) -> str:
-        for what, value in (("owner", owner), ("repo", repo)):
-            if not _NAME.fullmatch(value):
-                raise ValueError(f"GitHub {what} = {value!r}: expected letters, digits, "
-                                 "'-', '_' or '.' (github_repo = 'owner/name')")
-        return f"/repos/{owner}/{repo}"
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "<token>")
+    def _repo(self, owner: str, repo: str) -> str:
+        return self._core.repo_path(owner, repo)
 
     def _shape(self, method: str, path: str, expected: str) -> GitHubError:
-        return GitHubUnreachable(f"GitHub {method} {path} at {self.base_url}: unexpected "
-                                 f"response (expected {expected}); is this a GitHub API URL?")
+        return self._core.shape(method, path, expected)
 
     async def _request(self, method: str, path: str, *, json: Any = None,
                        params: dict[str, str] | None = None, number: int | None = None,
                        sha: str = "") -> Any:
-        where = f"{method} {path} at {self.base_url}"
-        try:
-            response = await self._http.request(method, path, json=json, params=params)
-        except httpx.HTTPError as exc:
-            raise GitHubUnreachable(
-                self._scrub(f"GitHub {where} failed: {type(exc).__name__}: {exc}")
-            ) from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.is_success:
-            if data is None:
-                raise self._shape(method, path, "JSON")
-            return data
-        said = ""
-        if isinstance(data, dict) and isinstance(data.get("message"), str):
-            said = data["message"]
-            details = [e.get("message") for e in data.get("errors") or []
-                       if isinstance(e, dict) and e.get("message")]
-            details += [f"{e.get('field')} {e.get('code')}" for e in data.get("errors") or []
-                        if isinstance(e, dict) and not e.get("message") and e.get("field")]
-            if details:
-                said += ": " + "; ".join(str(d) for d in details)
-        said = self._scrub(said)
-        raise self._status_error(response.status_code, said, where, number, sha)
+        return await self._core.json(method, path, body=json, params=params,
+                                     explain=partial(self._explain, number=number, sha=sha))
 
     @staticmethod
-    def _status_error(code: int, said: str, where: str, number: int | None,
-                      sha: str) -> GitHubError:
+    def _explain(code: int, said: str, where: str, *, number: int | None,
+                 sha: str) -> GitHubError | None:
+        """What a pull request's 404, 405 and 409 mean; the core words the rest."""
         quoted = f"{code} {said}".strip()
         pr = f"pull request #{number}" if number is not None else "the request"
-        if code == 401:
-            return GitHubAuthError(f"GitHub refused the token ({quoted}) for {where}: store a "
-                                   "valid token in the keyring", code, said)
-        if code == 403:
-            return GitHubForbidden(f"GitHub denied {where} ({quoted}): the token lacks "
-                                   "permission (contents and pull requests: write) or a rate "
-                                   "limit was hit", code, said)
         if code == 404:
             return GitHubNotFound(f"GitHub found nothing at {where} ({quoted}): check "
                                   "github_repo, the PR number and that the token can see the "
@@ -383,9 +299,7 @@ class GitHubClient:
         if code == 409:
             return HeadChanged(f"GitHub did not merge {pr}: its head is no longer the approved "
                                f"commit {sha[:12]} ({quoted}). Review it again.", code, said)
-        if code == 422:
-            return GitHubValidation(f"GitHub rejected {where} ({quoted})", code, said)
-        return GitHubError(f"GitHub {where} failed ({quoted})", code, said)
+        return None
 
     @staticmethod
     def _pull(data: Any) -> PullRequest:

@@ -114,6 +114,25 @@ class GitMerger:
         self._check_branch_name(branch)
         self._push(remote, sha, branch)
 
+    def push_branch_with_lease(self, *, branch: str, sha: str, remote: str,
+                               expected: str | None) -> None:
+        """Point ``refs/heads/branch`` on ``remote`` at ``sha``, but only if the remote branch
+        is still ``expected`` (None: it must not exist yet): what Honk itself pushed there
+        last. A branch someone else moved is refused (PushRejected), never overwritten."""
+        self._check_commit(sha)
+        self._check_branch_name(branch)
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        try:
+            git("push", "--quiet", lease, remote, f"{sha}:refs/heads/{branch}", cwd=self.repo)
+        except GitError as exc:
+            if "stale info" in exc.stderr or any(m in exc.stderr for m in _REJECTED):
+                raise PushRejected(
+                    f"{remote}/{branch} is not where Honk left it (expected "
+                    f"{expected or 'no branch'}); someone else pushed there, so Honk does "
+                    f"not overwrite it: {exc.stderr.strip()}") from None
+            raise RemoteUnreachable(
+                f"push to remote {remote!r} failed: {exc.stderr or exc}") from None
+
     def is_merged(self, *, approved_sha: str, target: str, remote: str) -> bool:
         """Whether the remote target already contains the approved commit (for reconciling)."""
         tip = self._fetch_tip(remote, target)

@@ -116,9 +116,15 @@ async def run_command(
             if on_line is not None:
                 on_line(line.rstrip("\n"))
 
+    async def to_the_end() -> None:
+        # In a row, not gathered: a cancelled gather leaves its children's errors unread
+        # ("_GatheringFuture exception was never retrieved" on every cancelled command).
+        await pump()
+        await proc.wait()
+
     timed_out = False
     try:
-        await asyncio.wait_for(asyncio.gather(pump(), proc.wait()), timeout)
+        await asyncio.wait_for(to_the_end(), timeout)
     except TimeoutError:
         timed_out = True
         await _kill_group(proc)

@@ -56,6 +56,8 @@ class SlackConnection:
     ``on_request`` runs on ``loop`` once per new request, already acknowledged; repeats
     (same envelope, same event, same button press) are dropped. ``on_state`` runs on ``loop``
     for each connection state change. Use ``async with`` or ``start()``/``close()``.
+    ``close()`` ends Socket Mode only: Web API calls keep working after it (a server can
+    still report where its work stands on the way out).
     """
 
     def __init__(self, *, bot_token: str, app_token: str, loop: asyncio.AbstractEventLoop,
@@ -196,8 +198,9 @@ class SlackConnection:
             self._loop.call_soon_threadsafe(self._deliver, request)
 
     def _deliver(self, request: SlackRequest) -> None:
-        if self._closing:
-            return
+        # Delivered even once close() began: it was acknowledged, so Slack will not send it
+        # again, and dropping it would lose a person's request. None come after close()
+        # returns (it joins the threads that ack).
         try:
             self._on_request(request)
         except Exception:

@@ -14,13 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.app.inputs import validate_request
 from desktop.app.slack.intents import Ask, Press, Reply, pick_repo, read_intent
-from desktop.app.slack.messages import APPROVE_ACTION, REJECT_ACTION, parse_button_value
+from desktop.app.slack.messages import (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    escape,
+    parse_button_value,
+)
 from desktop.app.slack.reporter import SlackPort, ThreadReporter, TrackedThread
 from desktop.core.errors import HonkError, UsageError
 from desktop.core.options import RunOptions
 from desktop.core.pipeline import SHUTDOWN
 from desktop.core.slack_events import SlackPosted, SlackRefused, SlackThread
-from desktop.core.stages import ChangeState
+from desktop.core.stages import ChangeState, Stage
 
 if TYPE_CHECKING:
     from desktop.adapters.slack import SlackRequest
@@ -81,8 +86,9 @@ class SlackBridge:
             await self._ephemeral(ask.channel, ask.user, str(exc))
             return
         user_name = await self._name(ask.user)
-        posted = await self._post(ask.channel, f"Honk is starting on {name}: {text[:200]}",
-                                  thread_ts=ask.thread_ts)
+        posted = await self._post(
+            ask.channel, f"Honk is starting on {escape(name)}: {escape(text[:200])}",
+            thread_ts=ask.thread_ts)
         if posted is None:
             return
         thread_ts = ask.thread_ts or posted
@@ -91,7 +97,8 @@ class SlackBridge:
             ctx, workspace, worktree = await self.changes.create_async(
                 text, served.path, RunOptions(device=device))
         except HonkError as exc:
-            await self._post(ask.channel, f"❌ Could not start: {exc}", thread_ts=thread_ts)
+            await self._post(ask.channel, f"❌ Could not start: {escape(str(exc))}",
+                             thread_ts=thread_ts)
             return
         thread = SlackThread(change=ctx.change_id, channel=ask.channel, thread_ts=thread_ts,
                              status_ts=posted, user=ask.user, user_name=user_name)
@@ -101,6 +108,10 @@ class SlackBridge:
 
     async def _reply(self, reply: Reply) -> None:
         tracked = self.reporter.by_thread(reply.channel, reply.thread_ts)
+        if tracked is None and reply.mentioned:  # asked in some other thread: answered there
+            await self._ask(Ask(reply.user, reply.channel, reply.text, "mention",
+                                thread_ts=reply.thread_ts))
+            return
         if tracked is None or not reply.text:
             return  # a thread that is not a change's: not for Honk
         config = tracked.config
@@ -110,51 +121,57 @@ class SlackBridge:
             return
         view = await self.context.offload(self.context.view, tracked.change)
         if view.state.is_running or tracked.change in self._tasks:
+            doing = (view.state.value.replace("_", " ") if view.state.is_running
+                     else "busy (being revised, approved or rejected)")
             await self._ephemeral(reply.channel, reply.user, f"change {view.id} is still "
-                                  f"{view.state.value}; send the follow-up once it awaits "
-                                  "approval")
+                                  f"{doing}; send the follow-up once it awaits approval")
             return
         if view.state.is_final:
             await self._ephemeral(reply.channel, reply.user,
                                   f"change {view.id} is {view.state.value}; ask for a new one")
             return
-        await self._post(reply.channel, f"↻ Revising: {reply.text[:300]}",
+        # Spawned before anything else is awaited: a second reply meanwhile finds it busy.
+        self._spawn(view.id, self._revise(view.id, reply))
+
+    async def _revise(self, change: str, reply: Reply) -> None:
+        await self._post(reply.channel, f"↻ Revising: {escape(reply.text[:300])}",
                          thread_ts=reply.thread_ts)
-        self._spawn(view.id, self.changes.revise(view.id, reply.text))
+        await self.changes.revise(change, reply.text)
 
     async def _press(self, press: Press) -> None:
         value = parse_button_value(press.value)
         if press.action_id not in (APPROVE_ACTION, REJECT_ACTION) or value is None:
             return  # not one of Honk's buttons
-        deny = await self._check_press(press, value["change"])
-        if deny:
-            await self._ephemeral(press.channel, press.user, deny)
-            return
-        change = value["change"]
-        view = await self.context.offload(self.context.view, change)
-        tracked = self.reporter.threads.get(view.id)
         actor = f"slack:{press.user}"
         if name := await self._name(press.user):
             actor += f" ({name})"
+        deny, change = await self._check_press(press, value["change"])
+        if deny:
+            await self._ephemeral(press.channel, press.user, deny)
+            return
+        # No await from the busy check to the spawn: a second press (a double tap) that
+        # arrives meanwhile finds this one's task and is told so.
+        tracked = self.reporter.threads.get(change)
         thread = tracked.thread.thread_ts if tracked else press.message_ts
         if press.action_id == APPROVE_ACTION:
-            self._spawn(view.id, self._approve(view.id, value["commit"], actor, press, thread))
+            self._spawn(change, self._approve(change, value["commit"], actor, press, thread))
         else:
-            self._spawn(view.id, self._reject(view.id, actor, press, thread))
+            self._spawn(change, self._reject(change, actor, press))
 
-    async def _check_press(self, press: Press, change: str) -> str:
-        """Why the press is refused ("" when it may go ahead). Refusals of a person who
-        may not act are journalled too."""
+    async def _check_press(self, press: Press, change: str) -> tuple[str, str]:
+        """(why the press is refused, or "" when it may go ahead; the change's full id).
+        Refusals of a person who may not act are journalled too."""
         try:
             view = await self.context.offload(self.context.view, change)
         except UsageError:
             view = None
         if view is None or view.id != change:  # a button names its change exactly
-            return f"Honk knows no change {change!r} (was it made by another Honk?)"
+            return f"Honk knows no change {change!r} (was it made by another Honk?)", change
         served = next((r for r in self.repos.values()
                        if r.path.resolve() == Path(view.repo).resolve()), None)
         if served is None:
-            return f"change {view.id} belongs to {view.repo}, which this Honk does not serve"
+            return (f"change {view.id} belongs to {view.repo}, which this Honk does not "
+                    "serve"), view.id
         approving = press.action_id == APPROVE_ACTION
         tracked = self.reporter.threads.get(view.id)
         asked = tracked is not None and tracked.thread.user == press.user
@@ -163,12 +180,13 @@ class SlackBridge:
             reason = f"only an approver of {served.name} may {action} its changes"
             self.context.bus.emit(SlackRefused(change=view.id, user=press.user,
                                                action=action, reason=reason))
-            return reason
+            return reason, view.id
         if view.state in (ChangeState.MERGED, ChangeState.REJECTED):
-            return f"change {view.id} is already {view.state.value}"
+            return f"change {view.id} is already {view.state.value}", view.id
         if view.id in self._tasks:
-            return f"change {view.id} is busy (running, or being approved); try again later"
-        return ""
+            return (f"change {view.id} is busy (running, or being approved); try again "
+                    "later"), view.id
+        return "", view.id
 
     async def _approve(self, change: str, commit: str, actor: str, press: Press,
                        thread: str) -> None:
@@ -178,22 +196,25 @@ class SlackBridge:
             await self.approvals.approve(change, actor=actor, commit=commit or None)
         except (UsageError, LockBusy) as exc:
             await self._ephemeral(press.channel, press.user, str(exc))
-            await self._post(press.channel, f"Approval by <@{press.user}> refused: {exc}",
+            await self._post(press.channel,
+                             f"Approval by <@{press.user}> refused: {escape(str(exc))}",
                              thread_ts=thread)
         except MergeError as exc:
-            await self._post(press.channel, f"❌ Merge failed: {exc}", thread_ts=thread)
+            view = await self.context.offload(self.context.view, change)
+            if view.state is not ChangeState.FAILED:  # a failed change: the reporter says so
+                await self._post(press.channel, "❌ Merge failed, nothing was merged: "
+                                 f"{escape(str(exc))}\nThe change still awaits approval: "
+                                 "press Approve again once that is fixed.", thread_ts=thread)
         self.reporter.refresh_soon(change)
 
-    async def _reject(self, change: str, actor: str, press: Press, thread: str) -> None:
+    async def _reject(self, change: str, actor: str, press: Press) -> None:
         from desktop.app.errors import LockBusy
 
-        try:
+        try:  # the thread hears of it from the reporter, as of a `honk reject` elsewhere
             await self.approvals.reject(change, f"rejected in Slack by {actor}", actor=actor)
         except (UsageError, LockBusy) as exc:
             await self._ephemeral(press.channel, press.user, str(exc))
             return
-        await self._post(press.channel, f"🗑 Rejected by <@{press.user}>: worktree and branch "
-                         "removed", thread_ts=thread)
         self.reporter.refresh_soon(change)
 
     # -- after a restart -----------------------------------------------------------------
@@ -211,11 +232,18 @@ class SlackBridge:
             thread = next((e for e in events if isinstance(e, SlackThread)), None)
             if served is None or thread is None:
                 continue
+            if view.id in self._tasks or view.id in self.reporter.threads:
+                # Asked for since this process connected: it runs here already (its lock
+                # maybe not taken yet, so it read as interrupted). No await from here on.
+                continue
             tracked = TrackedThread(view.id, served.name, served.config, thread)
             tracked.posted = {(e.kind, e.key) for e in events if isinstance(e, SlackPosted)}
             self.reporter.track(tracked)
             taken.append(view.id)
-            if view.state is ChangeState.INTERRUPTED:
+            cut_merging = bool(view.stages) and view.stages[-1].stage is Stage.MERGE
+            if view.state is ChangeState.INTERRUPTED and not cut_merging:
+                # (One cut while merging is finished by pressing Approve again, which checks
+                # the remote first: its thread says it was interrupted.)
                 self._spawn(view.id, self.changes.resume(view.id))
         return taken
 

@@ -14,7 +14,7 @@ from desktop.core.errors import UsageError
 __all__ = ["Ask", "Intent", "Press", "Reply", "pick_repo", "read_intent"]
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-_REPO_PREFIX = re.compile(r"^([A-Za-z0-9_.-]+):\s+(.*)$", re.DOTALL)
+_REPO_PREFIX = re.compile(r"^([A-Za-z0-9_.-]+):(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Reply:
     channel: str
     thread_ts: str
     text: str
+    mentioned: bool = False  # Honk was mentioned: a new request if the thread is no change's
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def read_intent(request: SlackRequest, bot_user: str | None) -> Intent | None:
     mentioned = event.get("type") == "app_mention" or bool(
         bot_user and f"<@{bot_user}" in text)
     if in_thread:
-        return Reply(user, channel, str(thread), _clean(text))
+        return Reply(user, channel, str(thread), _clean(text), mentioned)
     if mentioned:
         return Ask(user, channel, _clean(text), "mention", thread_ts=ts)
     if event.get("channel_type") == "im":
@@ -102,15 +103,24 @@ def _press(payload: Mapping[str, Any], user: str, channel: str) -> Press | None:
 def pick_repo(text: str, names: Sequence[str]) -> tuple[str, str]:
     """``[REPO:] REQUEST`` -> (repo name, request). With one repo the prefix is optional
     (and a prefix that is not its name belongs to the request). UsageError, listing the
-    repos, when several are served and the text names none of them."""
-    match = _REPO_PREFIX.match(text.strip())
-    if match and match.group(1) in names:
-        return match.group(1), match.group(2).strip()
-    if len(names) == 1:
-        return names[0], text.strip()
+    repos, when several are served and the text names none of them, or when nothing is
+    asked (an empty request, or a repo name alone)."""
+    text = text.strip()
     listed = ", ".join(names)
-    if match:
+    match = _REPO_PREFIX.match(text)
+    if match and match.group(1) in names:
+        name, request = match.group(1), (match.group(2) or "").strip()
+    elif len(names) == 1 or not text:
+        name, request = names[0], text
+    elif match:
         raise UsageError(f"unknown repo {match.group(1)!r}: this Honk serves {listed}. "
                          f"Start the request with one of them, e.g. `{names[0]}: ...`")
-    raise UsageError(f"which repo? This Honk serves {listed}. Start the request with one "
-                     f"of them, e.g. `{names[0]}: ...`")
+    else:
+        raise UsageError(f"which repo? This Honk serves {listed}. Start the request with one "
+                         f"of them, e.g. `{names[0]}: ...`")
+    if not request:
+        prefix = f"{names[0]}: " if len(names) > 1 else ""
+        served = f" (this Honk serves {listed})" if len(names) > 1 else ""
+        raise UsageError("an empty request: say what the agent should change, e.g. "
+                         f"`/honk {prefix}make the play button bigger`{served}")
+    return name, request

@@ -20,6 +20,7 @@ __all__ = [
     "approval_reply",
     "button_value",
     "diff_stat",
+    "escape",
     "failure_reply",
     "parse_button_value",
     "status_message",
@@ -42,33 +43,39 @@ _STATE_WORDS = {
 }
 
 
-def _escape(text: str) -> str:
-    """Slack's mrkdwn control characters, escaped as its docs ask."""
+def escape(text: str) -> str:
+    """Slack's control characters escaped as its docs ask, so text a person wrote (or an
+    error quoting it) shows as written and cannot ping ``<!channel>`` or forge a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _quote(text: str, limit: int = 600) -> str:
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "\n".join(f"> {line}" for line in _escape(text).splitlines() or [""])
+    return "\n".join(f"> {line}" for line in escape(text).splitlines() or [""])
 
 
 def stage_line(view: ChangeView) -> str:
     """One line per stage that ran, e.g. "✅ agent · ✅ verify · ⏳ build"."""
     parts = []
+    last = view.stages[-1] if view.stages else None
     for stage in _STAGES:
         record = view.stage(stage)
-        if record is not None:
-            parts.append(f"{_MARK.get(record.status, '•')} {stage.value}")
+        if record is None:
+            continue
+        mark = _MARK.get(record.status, "•")
+        if view.state is ChangeState.INTERRUPTED and record is last and record.status != "done":
+            mark = "⏸"  # cut by the stop, not failed: it runs again on resume
+        parts.append(f"{mark} {stage.value}")
     return " · ".join(parts) or "⏳ queued"
 
 
 def status_message(view: ChangeView, repo_name: str) -> tuple[str, list[dict[str, Any]]]:
     """The status message's text (the notification) and blocks (what is shown)."""
     state = _STATE_WORDS.get(view.state, view.state.value.replace("_", " "))
-    head = f"Honk change `{view.id}` in *{_escape(repo_name)}*: {state}"
+    head = f"Honk change `{view.id}` in *{escape(repo_name)}*: {state}"
     body = f"{head}\n{_quote(view.request)}\n{stage_line(view)}"
     if view.state is ChangeState.FAILED and view.reason:
-        body += f"\n*Why:* {_escape(view.reason)}"
+        body += f"\n*Why:* {escape(view.reason)}"
     if view.cost_usd:
         body += f"\nCost so far: ${view.cost_usd:.4f}"
     return head, [{"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}}]
@@ -109,26 +116,26 @@ def approval_reply(review: Review, stats: Sequence[tuple[str, int, int]]
     """The reply at awaiting approval: evidence, and Approve / Reject buttons."""
     view, ev = review.view, review.evidence
     commit = ev.commit or ""
-    lines = [f"*Ready for approval*: `{commit[:12]}` → {_escape(review.target)}"]
+    lines = [f"*Ready for approval*: `{commit[:12]}` → {escape(review.target)}"]
     added = sum(a for _f, a, _r in stats)
     removed = sum(r for _f, _a, r in stats)
     lines.append(f"*Diff:* {len(stats)} file(s), +{added} −{removed}")
-    lines += [f"    `{_escape(name)}` +{a} −{r}" for name, a, r in stats[:10]]
+    lines += [f"    `{escape(name)}` +{a} −{r}" for name, a, r in stats[:10]]
     if len(stats) > 10:
         lines.append(f"    … and {len(stats) - 10} more")
     if ev.verdict is not None:
-        lines.append(f"*Judge:* {ev.verdict.verdict}: {_escape(ev.verdict.summary)}")
+        lines.append(f"*Judge:* {ev.verdict.verdict}: {escape(ev.verdict.summary)}")
     if ev.verifiers:
         lines.append("*Verifiers:* " + ", ".join(
-            f"{'✅' if v.passed else '❌'} {_escape(v.name)}" for v in ev.verifiers))
+            f"{'✅' if v.passed else '❌'} {escape(v.name)}" for v in ev.verifiers))
     if ev.artifact is not None:
         lines.append(f"*Build:* `{ev.artifact.sha256}` ({ev.artifact.size:,} bytes)")
     if ev.installed is not None:
-        lines.append(f"*Installed on:* {_escape(ev.installed.device)}")
+        lines.append(f"*Installed on:* {escape(ev.installed.device)}")
     lines.append(f"*Commit:* `{commit}`")
     lines.append(f"*Cost:* ${view.cost_usd:.4f}")
     if review.gates.unmet:
-        lines.append("*Not yet approvable:* " + _escape("; ".join(review.gates.problems)))
+        lines.append("*Not yet approvable:* " + escape("; ".join(review.gates.problems)))
     value = button_value(view.id, commit, ev.artifact.sha256 if ev.artifact else None)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}},
@@ -146,7 +153,7 @@ def failure_reply(view: ChangeView, log_tail: Sequence[str]) -> str:
     """The reply when a stage failed: the reason and the last lines of its log."""
     failed = next((s for s in reversed(view.stages) if s.status == "failed"), None)
     stage = failed.stage.value if failed else "the change"
-    text = f"❌ {stage} failed: {_escape(view.reason or 'no reason given')}"
+    text = f"❌ {stage} failed: {escape(view.reason or 'no reason given')}"
     failing = [v for v in view.verifiers if not v.passed and v.output]
     tail = list(log_tail) or [line for v in failing[-1:] for line in v.output.splitlines()]
     if tail:

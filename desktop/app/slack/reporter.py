@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from desktop.app.slack.messages import (
     approval_reply,
     diff_stat,
+    escape,
     failure_reply,
     status_message,
 )
 from desktop.core.build_events import BuildLog
-from desktop.core.events import Event, Merged, Notice
+from desktop.core.events import Event, Merged, Notice, StageStarted
 from desktop.core.slack_events import SlackPosted, SlackThread
 from desktop.core.stages import ChangeState
 
@@ -69,6 +70,7 @@ class TrackedThread:
     last_update: float = 0.0
     pending: asyncio.TimerHandle | None = None
     log_tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
+    problems: dict[str, str] = field(default_factory=dict)  # method -> last failure told
 
 
 class ThreadReporter:
@@ -85,6 +87,7 @@ class ThreadReporter:
         self.threads: dict[str, TrackedThread] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._closing = False  # after flush(): nothing more is reported
         self._loop = asyncio.get_running_loop()
 
     # -- what to follow ------------------------------------------------------------------
@@ -98,14 +101,21 @@ class ThreadReporter:
 
     def on_event(self, event: Event) -> None:
         """Bus subscriber; may be called from a worker thread."""
-        if event.change not in self.threads:
+        tracked = self.threads.get(event.change)
+        if tracked is None:
             return
         if isinstance(event, BuildLog):  # ephemeral: kept for a failure's log tail
-            self.threads[event.change].log_tail.append(event.line)
+            tracked.log_tail.append(event.line)
             return
-        if event.ephemeral:
+        if isinstance(event, StageStarted):  # the tail shown is the failing stage's own
+            tracked.log_tail.clear()
+        if event.ephemeral or isinstance(event, (Notice, SlackPosted)):
+            # Neither changes the status message; and a refresh on the reporter's own
+            # notice of a failed update would retry it once a second for as long as Slack
+            # refuses (a deleted status message: forever).
             return
-        self._loop.call_soon_threadsafe(self.refresh_soon, event.change)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+            self._loop.call_soon_threadsafe(self.refresh_soon, event.change)
 
     async def poll(self, every_s: float = 2.0) -> None:
         """Refresh changes another process moved (the journal is the truth)."""
@@ -117,11 +127,38 @@ class ThreadReporter:
                     if view.updated_at > self.threads[change].seen_at:
                         self.refresh_soon(change)
 
+    async def flush(self, timeout_s: float = 5.0) -> None:
+        """Report every tracked change once more and stop reporting: on the way out, so a
+        change the stop interrupted says so in its thread. Keeps the once-a-second budget;
+        gives up after ``timeout_s`` (Slack may be what is failing)."""
+        self._closing = True
+        for tracked in self.threads.values():
+            if tracked.pending is not None:
+                tracked.pending.cancel()
+                tracked.pending = None
+
+        async def last_word(change: str) -> None:
+            running = self._refreshing.get(change)
+            if running is not None:
+                await asyncio.gather(running, return_exceptions=True)
+            tracked = self.threads.get(change)
+            if tracked is None:
+                return
+            wait = tracked.last_update + self.min_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.refresh(change)
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(
+                *(last_word(change) for change in list(self.threads)),
+                return_exceptions=True), timeout_s)
+
     # -- reporting -----------------------------------------------------------------------
     def refresh_soon(self, change: str) -> None:
         """Refresh now, or when the once-a-second budget allows (coalescing bursts)."""
         tracked = self.threads.get(change)
-        if tracked is None or tracked.pending is not None:
+        if tracked is None or tracked.pending is not None or self._closing:
             return
         wait = tracked.last_update + self.min_interval_s - time.monotonic()
         if wait > 0:
@@ -216,8 +253,10 @@ class ThreadReporter:
                     f"as `{merged.merged_commit}`" if merged else "✅ Merged")
         elif view.state is ChangeState.FAILED:
             text = failure_reply(view, tuple(tracked.log_tail))
+        elif view.state is ChangeState.REJECTED:
+            text = f"🗑 Rejected: worktree and branch removed ({escape(view.reason)})"
         else:
-            text = f"Change {view.id} is {view.state.value}: {view.reason}"
+            text = f"Change {view.id} is {view.state.value}: {escape(view.reason)}"
         return await self._send(view.id, "chat.postMessage", channel=channel,
                                 thread_ts=thread, text=text)
 
@@ -231,8 +270,10 @@ class ThreadReporter:
         try:
             await self.slack.call(method, **params)
         except SlackError as exc:
-            self._problem(change, f"Slack {method} failed: {exc}")
+            self._problem(change, method, f"Slack {method} failed: {exc}")
             return False
+        if (tracked := self.threads.get(change)) is not None:
+            tracked.problems.pop(method, None)  # working again: its next failure is news
         return True
 
     async def _upload(self, change: str, channel: str, thread: str, filename: str,
@@ -243,9 +284,15 @@ class ThreadReporter:
             await self.slack.upload_file(channel=channel, thread_ts=thread, filename=filename,
                                          data=data, title=title)
         except SlackError as exc:
-            self._problem(change, f"Slack upload of {filename} failed: {exc}")
+            self._problem(change, "upload", f"Slack upload of {filename} failed: {exc}")
 
-    def _problem(self, change: str, message: str) -> None:
+    def _problem(self, change: str, method: str, message: str) -> None:
+        """Tell the output and the journal, once per failure in a row of one method."""
+        tracked = self.threads.get(change)
+        if tracked is not None:
+            if tracked.problems.get(method) == message:
+                return  # said once is enough: the journal and the output are not a log
+            tracked.problems[method] = message
         self.on_problem(message)
         with contextlib.suppress(Exception):  # the journal failing must not stop the bridge
             self.context.bus.emit(Notice(change=change, level="warning", message=message))

@@ -118,17 +118,33 @@ class SlackServer:
         try:
             await slack.start()
             await bridge.take_up_threads()
+            # The first run's imports and client now, while nobody waits (acks go out from
+            # the SDK's threads meanwhile), in steps so requests are handled between them.
+            for step in services.context.warm_up_steps():
+                step()
+                await asyncio.sleep(0)
             await self._stop.wait()
         finally:
             poll.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poll
-            await bridge.stop()
-            for task in list(self._handlers):
-                task.cancel()
-            await asyncio.gather(*self._handlers, return_exceptions=True)
+            # Stop taking requests first; those already acknowledged (Slack will not send
+            # them again) are still handled, then every run is left resumable, and each
+            # thread says where its change stands. The Web API outlives the socket.
             await slack.close()
+            await self._drain()
+            await bridge.stop()
+            await reporter.flush()
             unsubscribe()
+
+    async def _drain(self, timeout_s: float = 10.0) -> None:
+        """Let the requests in hand finish (a few Slack calls each), then cancel the rest."""
+        await asyncio.sleep(0)  # deliveries the socket queued before it closed
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=timeout_s)
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
 
     def _handled(self, task: asyncio.Task[None]) -> None:
         self._handlers.discard(task)

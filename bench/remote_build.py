@@ -1,0 +1,201 @@
+"""Remote build: the desk machine's own cost of a build on GitHub Actions, runner time aside.
+
+    python -m bench.remote_build [--reps 5] [--quick] [--json FILE]
+
+Honk: ``RemoteBuildStep`` against the loopback GitHub (a bare git remote behind it; runs that
+complete at once, so the runner costs nothing): push the change's branch, dispatch, follow
+the run, fetch the job log and the artifact zip through the redirect host, unpack, sha256,
+and journal-shaped events. One change alone, then ten at once on one event loop, with the
+loop's longest stall measured by a 1 ms ticker.
+
+Floor, same run, same servers: the same protocol work done by hand with no Honk logic: one
+``git push`` and plain httpx calls (dispatch, one GET of the run, jobs, log, artifacts, zip,
+each redirect followed) plus the unzip and sha256. Honk - floor is what Honk adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from bench.common import FRAME_MS, Figure, median, write_figures
+from desktop.core.config import load_config
+from desktop.core.events import Event
+from desktop.core.pipeline import ChangeContext
+from desktop.sim.github_api import FakeGitHub
+
+TOKEN = "ghp_BenchToken0123456789abcdefABCDEFGH"
+APK = b"PK-bench-apk" + bytes(range(256)) * 4096  # ~1 MB, the size of a small debug APK
+TOML = """[build]
+via = "github-actions"
+workflow = "honk-build.yml"
+actions_artifact = "app-debug"
+artifact = "*.apk"
+[merge]
+via = "github"
+github_repo = "acme/app"
+github_api = "{api}"
+"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def make_repo(root: Path) -> tuple[Path, Path]:
+    remote, repo = root / "remote.git", root / "repo"
+    _git(root, "init", "-q", "--bare", "-b", "main", str(remote))
+    _git(root, "init", "-q", "-b", "main", str(repo))
+    (repo / "app.txt").write_text("v0\n")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-q", "-m", "init")
+    _git(repo, "remote", "add", "origin", str(remote))
+    _git(repo, "push", "-q", "origin", "main")
+    return repo, remote
+
+
+def new_commit(repo: Path, n: int) -> str:
+    """A commit of its own for change ``n`` (not on any branch yet)."""
+    (repo / "app.txt").write_text(f"v{n}\n")
+    _git(repo, "add", ".")
+    tree = _git(repo, "write-tree")
+    return _git(repo, "-c", "user.name=b", "-c", "user.email=b@x", "commit-tree", tree,
+                "-p", "main", "-m", f"change {n}")
+
+
+async def honk_builds(repo: Path, github: FakeGitHub, commits: list[tuple[str, str]],
+                      artifacts: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, longest loop stall ms) for Honk building ``commits`` at once."""
+    from desktop.adapters.forge.actions import ActionsClient
+    from desktop.adapters.git.merge import GitMerger
+    from desktop.steps.remote_build import RemoteBuildStep
+
+    config = load_config(TOML.format(api=github.base_url))
+    assert config.build is not None
+    events: list[Event] = []
+    step = RemoteBuildStep(
+        config.build, client=lambda on_wait: ActionsClient(TOKEN, base_url=github.base_url,
+                                                           on_wait=on_wait),
+        pusher=GitMerger(repo, artifacts / "scratch"), remote="origin",
+        artifacts_dir=artifacts, history=lambda _change: [], poll_s=(0.01, 0.01))
+    contexts = [ChangeContext(change_id=branch.split("/")[-1], request="bench",
+                              worktree=str(repo), branch=branch, base_commit="", config=config,
+                              emit=events.append, model="bench", commit=commit)
+                for branch, commit in commits]
+    stall = 0.0
+    ticking = True
+
+    async def ticker() -> None:
+        nonlocal stall
+        last = time.perf_counter()
+        while ticking:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            stall = max(stall, (now - last) * 1000 - 1.0)
+            last = now
+
+    tick = asyncio.ensure_future(ticker())
+    cpu, start = time.process_time(), time.perf_counter()
+    results = await asyncio.gather(*(step.run(ctx) for ctx in contexts))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    ticking = False
+    await tick
+    failed = [r.reason for r in results if not r.ok]
+    if failed:
+        raise RuntimeError(f"remote builds failed: {failed[:3]}")
+    return wall, cpu, stall
+
+
+def floor_build(repo: Path, github: FakeGitHub, branch: str, commit: str, into: Path) -> float:
+    """The same work by hand: push, then the Actions calls in a row; wall seconds."""
+    start = time.perf_counter()
+    _git(repo, "push", "-q", "--force", "origin", f"{commit}:refs/heads/{branch}")
+    api = "/repos/acme/app/actions"
+    with httpx.Client(base_url=github.base_url,
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as gh, httpx.Client() as blob:
+        run_id = gh.post(f"{api}/workflows/honk-build.yml/dispatches",
+                         json={"ref": branch, "inputs": {"sha": commit, "change": branch},
+                               "return_run_details": True}).json()["workflow_run_id"]
+        while gh.get(f"{api}/runs/{run_id}").json()["status"] != "completed":
+            pass
+        for job in gh.get(f"{api}/runs/{run_id}/jobs").json()["jobs"]:
+            log = blob.get(gh.get(f"{api}/jobs/{job['id']}/logs").headers["location"])
+            assert log.status_code == 200
+        [artifact] = gh.get(f"{api}/runs/{run_id}/artifacts").json()["artifacts"]
+        data = blob.get(gh.get(f"{api}/artifacts/{artifact['id']}/zip")
+                        .headers["location"]).content
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(into)
+    hashlib.sha256((into / "app-debug.apk").read_bytes()).hexdigest()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    reps = 2 if args.quick else args.reps
+    with tempfile.TemporaryDirectory(prefix="honk-bench-remote-") as tmp:
+        root = Path(tmp)
+        repo, remote = make_repo(root)
+        with FakeGitHub(git_dir=remote, token=TOKEN, owner="acme", repo="app") as github:
+            github.actions.queued_s = github.actions.running_s = 0.0
+            github.actions.build = lambda sha, inputs: (
+                "BUILD SUCCESSFUL\n", {"app-debug": {"app-debug.apk": APK}})
+            n = 0
+
+            def commits(count: int) -> list[tuple[str, str]]:
+                nonlocal n
+                out = []
+                for _ in range(count):
+                    n += 1
+                    out.append((f"honk/c{n:04d}", new_commit(repo, n)))
+                return out
+
+            one, one_cpu, floors = [], [], []
+            for rep in range(reps):
+                [(branch, commit)] = commits(1)
+                floors.append(floor_build(repo, github, branch + "-floor", commit,
+                                          root / f"floor{rep}"))
+                wall, cpu, _ = asyncio.run(honk_builds(repo, github, commits(1),
+                                                       root / f"honk{rep}"))
+                one.append(wall)
+                one_cpu.append(cpu)
+            ten, stalls = [], []
+            for rep in range(max(1, reps // 2)):
+                wall, _cpu, stall = asyncio.run(honk_builds(repo, github, commits(10),
+                                                            root / f"ten{rep}"))
+                ten.append(wall)
+                stalls.append(stall)
+    floor = median(floors)
+    figures = [
+        Figure("remote_build", "one change, desk cost", median(one) * 1000, "ms", floor * 1000),
+        Figure("remote_build", "one change, Honk over floor", (median(one) - floor) * 1000,
+               "ms", goal="< 250 ms", ok=(median(one) - floor) < 0.25),
+        Figure("remote_build", "one change, CPU", median(one_cpu) * 1000, "ms"),
+        Figure("remote_build", "ten at once, wall", median(ten) * 1000, "ms", floor * 10000,
+               goal="ratio < 1 (not serialised)", ok=median(ten) < floor * 10),
+        Figure("remote_build", "ten at once, longest loop stall", median(stalls), "ms",
+               FRAME_MS, goal="< 1 frame", ok=median(stalls) < FRAME_MS),
+    ]
+    for f in figures:
+        ratio = f" ({f.ratio:.2f}x)" if f.ratio is not None else ""
+        print(f"{f.name:<36} {f.value:10.2f} {f.unit}{ratio} {f.goal}")
+    write_figures(args.json, "remote_build", figures, {"reps": reps})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,337 @@
+"""The HTTP core the GitHub clients share: one httpx client per API host, the token sent to
+that host only, GitHub's JSON errors turned into the ``GitHubError`` family, ``Link`` paging,
+rate limits waited out, and the documented 302s to another host followed without the token.
+
+The token is passed in by the caller (from the keyring); it is sent only as the
+``Authorization`` header to the API's own origin and never appears in a message, an
+exception or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import httpx
+
+from desktop.core.errors import HonkError
+
+__all__ = [
+    "API_VERSION",
+    "Explain",
+    "GitHubAuthError",
+    "GitHubError",
+    "GitHubForbidden",
+    "GitHubHttp",
+    "GitHubNotFound",
+    "GitHubRateLimited",
+    "GitHubUnreachable",
+    "GitHubValidation",
+    "HeadChanged",
+    "NotMergeable",
+    "OnWait",
+    "Sleep",
+]
+
+API_VERSION = "2022-11-28"
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+# GitHub's advice when a secondary limit names no time: wait at least a minute.
+_SECONDARY_DEFAULT_S = 60.0
+# A reset already passed by our clock (skew) still waits a little, so a loop cannot spin.
+_MIN_WAIT_S = 1.0
+_MAX_PAGES = 100
+
+
+class GitHubError(HonkError, RuntimeError):
+    """A GitHub request failed; ``str()`` names the request, the status and GitHub's message."""
+
+    def __init__(self, message: str, status: int | None = None,
+                 github_message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.github_message = github_message
+
+
+class GitHubAuthError(GitHubError):
+    """401: the token was refused."""
+
+
+class GitHubForbidden(GitHubError):
+    """403: the token lacks a permission, or a rate limit was hit."""
+
+
+class GitHubRateLimited(GitHubForbidden):
+    """403 or 429 for a rate limit that would not reset within the wait allowed."""
+
+
+class GitHubNotFound(GitHubError):
+    """404: no such repository or pull request (or the token cannot see it)."""
+
+
+class NotMergeable(GitHubError):
+    """405: GitHub will not merge the PR (conflicts, branch protection, required checks)."""
+
+
+class HeadChanged(GitHubError):
+    """409: the PR's head is no longer the approved commit; nothing was merged."""
+
+
+class GitHubValidation(GitHubError):
+    """422: GitHub rejected the request's fields."""
+
+
+class GitHubUnreachable(GitHubError):
+    """The API could not be reached or answered with something that is not GitHub JSON."""
+
+
+OnWait = Callable[[float, str], None]  # (seconds, why): "rate limited, waiting 12 s"
+Sleep = Callable[[float], Awaitable[None]]
+# (status, GitHub's message, "METHOD /path at base") -> a more precise error, or None.
+Explain = Callable[[int, str, str], GitHubError | None]
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
+
+
+class _Bearer(httpx.Auth):
+    """Adds the token to requests for the API's own origin only; its repr never shows it."""
+
+    def __init__(self, token: str, origin: tuple[str, str, int | None]) -> None:
+        self._token = token
+        self._origin = origin
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _origin(request.url) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token hidden>)"
+
+
+class GitHubHttp:
+    """One API host's connection: requests, paging, rate limits and redirects elsewhere."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = "https://api.github.com",
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_wait: OnWait | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        max_wait: float = 900.0,
+        permissions: str = "the permissions it needs",
+    ) -> None:
+        if not token:
+            raise ValueError("GitHub token is empty: store one in the keyring first")
+        if any(ch.isspace() or ord(ch) < 32 for ch in token):
+            raise ValueError("GitHub token contains whitespace or control characters "
+                             "(copied with a newline?)")
+        if not re.match(r"https?://[^/\s]+", base_url):
+            raise ValueError(f"GitHub API base URL = {base_url!r}: expected http(s)://HOST[/path]"
+                             " (GitHub Enterprise: https://HOST/api/v3)")
+        self.base_url = base_url.rstrip("/")
+        self._origin = _origin(httpx.URL(self.base_url))
+        self._secret = token  # only to scrub messages; the header comes from _Bearer
+        self._on_wait, self._sleep, self._clock = on_wait, sleep, clock
+        self.max_wait = max_wait
+        self._permissions = permissions
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, auth=_Bearer(token, self._origin), timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/vnd.github+json",
+                     "X-GitHub-Api-Version": API_VERSION, "User-Agent": "honk-desktop"})
+        # The hosts GitHub redirects to get their own client: no auth, no GitHub headers.
+        self._elsewhere = httpx.AsyncClient(timeout=timeout, transport=transport,
+                                            headers={"User-Agent": "honk-desktop"})
+
+    def __repr__(self) -> str:
+        return f"GitHubHttp(base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+        await self._elsewhere.aclose()
+
+    # -- helpers for the clients ----------------------------------------------------------
+
+    @staticmethod
+    def repo_path(owner: str, repo: str) -> str:
+        """``/repos/{owner}/{repo}``, refusing names that would change the path."""
+        for what, value in (("owner", owner), ("repo", repo)):
+            if not _NAME.fullmatch(value):
+                raise ValueError(f"GitHub {what} = {value!r}: expected letters, digits, "
+                                 "'-', '_' or '.' (github_repo = 'owner/name')")
+        return f"/repos/{owner}/{repo}"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the token replaced by ``<token>``."""
+        return text.replace(self._secret, "<token>")
+
+    def shape(self, method: str, path: str, expected: str) -> GitHubError:
+        """The error for an answer that is not what GitHub documents."""
+        return GitHubUnreachable(f"GitHub {method} {path} at {self.base_url}: unexpected "
+                                 f"response (expected {expected}); is this a GitHub API URL?")
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def json(self, method: str, path: str, *, body: Any = None,
+                   params: dict[str, str] | None = None, explain: Explain | None = None) -> Any:
+        """The JSON GitHub answers to a successful request."""
+        return self._decode(await self.send(method, path, body=body, params=params,
+                                            explain=explain), method, path)
+
+    async def send(self, method: str, path: str, *, body: Any = None,
+                   params: dict[str, str] | None = None,
+                   explain: Explain | None = None) -> httpx.Response:
+        """A 2xx or 3xx answer, after waiting out rate limits; anything else raises."""
+        where = f"{method} {httpx.URL(path).path if '://' in path else path} at {self.base_url}"
+        waited = 0.0
+        while True:
+            try:
+                response = await self._http.request(method, path, json=body, params=params)
+            except httpx.HTTPError as exc:
+                raise GitHubUnreachable(
+                    self.scrub(f"GitHub {where} failed: {type(exc).__name__}: {exc}")
+                ) from None
+            said = self._message(response)
+            wait = self._rate_wait(response, said)
+            if wait is None:
+                break
+            seconds, why = wait
+            if waited + seconds > self.max_wait:
+                raise GitHubRateLimited(
+                    f"GitHub rate limit on {where} ({response.status_code} {said}".strip()
+                    + f"): it lifts in {seconds:.0f} s, past the {self.max_wait:.0f} s Honk "
+                    "waits; try again later", response.status_code, said)
+            if self._on_wait is not None:
+                self._on_wait(seconds, why)
+            await self._sleep(seconds)
+            waited += seconds
+        if response.is_success or response.is_redirect:
+            return response
+        code = response.status_code
+        error = explain(code, said, where) if explain is not None else None
+        raise error or self._status_error(code, said, where)
+
+    async def pages(self, path: str, key: str, *, params: dict[str, str] | None = None,
+                    explain: Explain | None = None,
+                    enough: Callable[[list[Any]], bool] | None = None) -> list[Any]:
+        """Every item under ``key`` on every page, following ``Link: rel="next"``; stops
+        early once ``enough(page_items)`` says so."""
+        items: list[Any] = []
+        target, query = path, params
+        for _ in range(_MAX_PAGES):
+            response = await self.send("GET", target, params=query, explain=explain)
+            data = self._decode(response, "GET", path)
+            page = data.get(key) if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise self.shape("GET", path, f"{{{key}: [...]}}")
+            items.extend(page)
+            following = response.links.get("next", {}).get("url")
+            if not following or not page or (enough is not None and enough(page)):
+                return items
+            url = response.url.join(following)
+            if _origin(url) != self._origin:  # the token goes to the API's host only
+                raise self.shape("GET", path, "a Link to the same host")
+            target, query = str(url), None
+        raise GitHubError(f"GitHub GET {path} at {self.base_url}: more than {_MAX_PAGES} pages")
+
+    async def fetch(self, path: str, write: Callable[[bytes], object], *,
+                    explain: Explain | None = None) -> int:
+        """GET ``path``, which answers 302 to another host, and stream what that host serves
+        into ``write``; the request there is a fresh one, without the token. Bytes written."""
+        for attempt in (1, 2):
+            response = await self.send("GET", path, explain=explain)
+            if response.is_success:  # served here after all
+                write(response.content)
+                return len(response.content)
+            url = response.url.join(response.headers["location"])
+            host = url.host  # never the whole URL: its query is a signature
+            try:
+                async with self._elsewhere.stream("GET", url) as got:
+                    if got.status_code in (403, 410) and attempt == 1:
+                        continue  # the short-lived link expired before we used it: ask again
+                    if not got.is_success:
+                        raise GitHubError(f"GitHub GET {path} at {self.base_url}: the download "
+                                          f"from {host} failed ({got.status_code})",
+                                          got.status_code)
+                    written = 0
+                    async for chunk in got.aiter_bytes():
+                        write(chunk)
+                        written += len(chunk)
+                    return written
+            except httpx.HTTPError as exc:
+                raise GitHubUnreachable(f"GitHub GET {path} at {self.base_url}: the download "
+                                        f"from {host} failed: {type(exc).__name__}") from None
+        raise GitHubError(f"GitHub GET {path} at {self.base_url}: the download link expired "
+                          "twice before it could be used", 403)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise self.shape(method, path, "JSON") from None
+
+    def _message(self, response: httpx.Response) -> str:
+        if response.is_success or response.is_redirect:
+            return ""
+        try:
+            data = response.json()
+        except ValueError:
+            return ""
+        if not (isinstance(data, dict) and isinstance(data.get("message"), str)):
+            return ""
+        said: str = data["message"]
+        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
+        details = [e.get("message") for e in errors if e.get("message")]
+        details += [f"{e.get('field')} {e.get('code')}" for e in errors
+                    if not e.get("message") and e.get("field")]
+        if details:
+            said += ": " + "; ".join(str(d) for d in details)
+        return self.scrub(said)
+
+    def _rate_wait(self, response: httpx.Response, said: str) -> tuple[float, str] | None:
+        """How long to wait before trying again, and why; None when this is no rate limit."""
+        code, headers = response.status_code, response.headers
+        if code not in (403, 429):
+            return None
+        retry_after = headers.get("retry-after", "")
+        if retry_after.strip().isdigit():
+            seconds = max(float(retry_after), _MIN_WAIT_S)
+            return seconds, f"GitHub rate limit (secondary): waiting {seconds:.0f} s"
+        reset = headers.get("x-ratelimit-reset", "")
+        if headers.get("x-ratelimit-remaining") == "0" and reset.strip().isdigit():
+            seconds = max(float(reset) - self._clock(), _MIN_WAIT_S)
+            return seconds, f"GitHub rate limit used up: waiting {seconds:.0f} s for its reset"
+        if code == 429 or "secondary rate limit" in said.lower():
+            return (_SECONDARY_DEFAULT_S,
+                    f"GitHub rate limit (secondary): waiting {_SECONDARY_DEFAULT_S:.0f} s")
+        return None
+
+    def _status_error(self, code: int, said: str, where: str) -> GitHubError:
+        quoted = f"{code} {said}".strip()
+        if code == 401:
+            return GitHubAuthError(f"GitHub refused the token ({quoted}) for {where}: store a "
+                                   "valid token in the keyring", code, said)
+        if code == 403:
+            return GitHubForbidden(f"GitHub denied {where} ({quoted}): the token lacks "
+                                   f"permission ({self._permissions}) or a rate limit was hit",
+                                   code, said)
+        if code == 404:
+            return GitHubNotFound(f"GitHub found nothing at {where} ({quoted}): check "
+                                  "github_repo and that the token can see the repository",
+                                  code, said)
+        if code == 422:
+            return GitHubValidation(f"GitHub rejected {where} ({quoted})", code, said)
+        return GitHubError(f"GitHub {where} failed ({quoted})", code, said)

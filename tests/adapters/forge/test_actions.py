@@ -1,0 +1,261 @@
+"""The Actions client against the loopback GitHub (a real bare repository behind it)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.adapters.forge.actions import ActionsClient, ArtifactExpired, Job, WorkflowRun
+from desktop.adapters.forge.http import (
+    GitHubAuthError,
+    GitHubError,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubValidation,
+)
+from desktop.sim.github_api import FakeGitHub
+from tests.helpers.gitrepo import RepoWithRemote
+
+TOKEN = "ghp_ActionsClientToken0123456789abcdef"
+BRANCH = "honk/c1-greeting"
+WORKFLOW = "honk-build.yml"
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+STARTED = "2026-01-01T00:00:00Z"
+
+
+class Clock:
+    """One time for the sim and the client, stepped by the test."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeps:
+    """A sleep that only records how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def pushed(repo: RepoWithRemote) -> str:
+    repo.git("checkout", "-q", "-b", BRANCH)
+    repo.write("app/greeting.py", 'GREETING = "Hi"\n')
+    sha = repo.commit_all("change greeting")
+    repo.git("push", "-q", "origin", BRANCH)
+    return sha
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def sim(repo: RepoWithRemote, clock: Clock) -> Iterator[FakeGitHub]:
+    with FakeGitHub(git_dir=repo.remote, token=TOKEN) as server:
+        server.actions.clock = clock
+        yield server
+
+
+@pytest.fixture
+async def gh(sim: FakeGitHub, clock: Clock, sleeps: Sleeps) -> AsyncIterator[ActionsClient]:
+    async with ActionsClient(TOKEN, base_url=sim.base_url, sleep=sleeps, clock=clock,
+                             per_page=2) as client:
+        yield client
+
+
+async def start(gh: ActionsClient, sha: str) -> int:
+    run_id = await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {"sha": sha, "change": "c1"})
+    assert run_id is not None
+    return run_id
+
+
+async def test_dispatch_200_gives_the_run_that_moves_to_completed(
+        gh: ActionsClient, sim: FakeGitHub, clock: Clock, pushed: str) -> None:
+    run_id = await start(gh, pushed)
+    assert sim.actions.dispatches == [{"ref": BRANCH, "inputs": {"sha": pushed, "change": "c1"},
+                                       "return_run_details": True}]
+    post = next(r for r in sim.requests if r.method == "POST")
+    assert post.path == "/repos/acme/app/actions/workflows/honk-build.yml/dispatches"
+    assert post.headers["authorization"] == f"Bearer {TOKEN}"
+    assert post.headers["x-github-api-version"] == "2022-11-28"
+    run = await gh.get_run("acme", "app", run_id)
+    assert run == WorkflowRun(run_id, "queued", None, pushed, BRANCH, run.html_url, STARTED)
+    clock.now += 1
+    assert (await gh.get_run("acme", "app", run_id)).status == "completed"
+    assert (await gh.get_run("acme", "app", run_id)).conclusion == "success"
+
+
+async def test_a_204_dispatch_is_found_by_listing_over_pages(
+        gh: ActionsClient, sim: FakeGitHub, clock: Clock, pushed: str) -> None:
+    sim.actions.dispatch_answers_204 = True
+    old = sim.actions.fake_head_sha = "e" * 40
+    for _ in range(3):  # older runs of the same branch, one of them on the same commit
+        assert await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {}) is None
+        clock.now += 10
+    sim.actions.fake_head_sha = None
+    assert await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {}) is None  # an earlier round
+    clock.now += 1
+    assert await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {"sha": pushed}) is None
+    since = "2026-01-01T00:00:30.250000+00:00"
+    for _ in range(4):  # newer runs on the same branch that are not this commit's
+        clock.now += 1
+        sim.actions.fake_head_sha = old
+        await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {})
+    found = await gh.find_dispatched_run("acme", "app", WORKFLOW, BRANCH, pushed, since)
+    assert found is not None and found.head_sha == pushed
+    assert found.created_at == "2026-01-01T00:00:31Z"  # the newer of the two on this commit
+    assert sim.actions.dispatches[4] == {"ref": BRANCH, "inputs": {"sha": pushed},
+                                         "return_run_details": True}
+    listing = [r for r in sim.requests if r.path.endswith("/runs")]
+    assert len(listing) == 4  # pages of 2 (of 9 runs) until one older than `since`: stop
+    assert await gh.find_dispatched_run("acme", "app", WORKFLOW, BRANCH, "a" * 40,
+                                        since) is None
+    assert await gh.find_dispatched_run("acme", "app", WORKFLOW, BRANCH, pushed,
+                                        "2026-01-01T00:01:00Z") is None
+
+
+async def test_jobs_and_artifacts_read_every_page(gh: ActionsClient, sim: FakeGitHub,
+                                                  clock: Clock, pushed: str) -> None:
+    sim.actions.build = lambda sha, inputs: ({f"job{i}": f"log {i}\n" for i in range(5)},
+                                             {f"art{i}": {"f.txt": b"x" * i} for i in range(5)})
+    run_id = await start(gh, pushed)
+    clock.now += 1
+    jobs = await gh.jobs("acme", "app", run_id)
+    assert [j.name for j in jobs] == [f"job{i}" for i in range(5)]
+    assert jobs[0] == Job(jobs[0].id, "job0", "completed", "success")
+    artifacts = await gh.artifacts("acme", "app", run_id)
+    assert [a.name for a in artifacts] == [f"art{i}" for i in range(5)]
+    assert not any(a.expired for a in artifacts) and all(a.size_in_bytes > 0 for a in artifacts)
+    pages = [r for r in sim.requests if r.path.endswith(("/jobs", "/artifacts"))]
+    assert len(pages) == 6  # 3 pages of 2 each
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in pages)
+
+
+async def test_log_and_zip_come_through_the_redirect_without_the_token(
+        gh: ActionsClient, sim: FakeGitHub, clock: Clock, pushed: str, tmp_path: Path) -> None:
+    apk = bytes(range(256)) * 400
+    sim.actions.build = lambda sha, inputs: (f"Checking out {sha}\nBUILD SUCCESSFUL ✓\n",
+                                             {"app-debug": {"app-debug.apk": apk}})
+    run_id = await start(gh, pushed)
+    clock.now += 1
+    [job] = await gh.jobs("acme", "app", run_id)
+    assert await gh.job_log("acme", "app", job.id) == (f"Checking out {pushed}\n"
+                                                       "BUILD SUCCESSFUL ✓\n")
+    [artifact] = await gh.artifacts("acme", "app", run_id)
+    (tmp_path / "out").mkdir()
+    dest = tmp_path / "out" / "app-debug.zip"
+    written = await gh.download_artifact("acme", "app", artifact.id, dest)
+    assert written == dest.stat().st_size == artifact.size_in_bytes
+    with zipfile.ZipFile(dest) as archive:
+        assert archive.read("app-debug.apk") == apk
+    assert [p.name for p in dest.parent.iterdir()] == ["app-debug.zip"]  # no .part left behind
+    assert len(sim.actions.blob_requests) == 2
+    for request in sim.actions.blob_requests:
+        assert "authorization" not in request.headers
+        assert TOKEN not in str(request.headers)
+        assert "x-github-api-version" not in request.headers
+
+
+async def test_an_expired_artifact_or_link_is_named(gh: ActionsClient, sim: FakeGitHub,
+                                                    clock: Clock, pushed: str,
+                                                    tmp_path: Path) -> None:
+    sim.actions.build = lambda sha, inputs: ("log", {"app-debug": {"a.apk": b"apk"}})
+    run_id = await start(gh, pushed)
+    clock.now += 1
+    [artifact] = await gh.artifacts("acme", "app", run_id)
+    out = tmp_path / "out"
+    out.mkdir()
+    sim.actions.url_ttl_s = -1  # every link is already stale when the client uses it
+    with pytest.raises(GitHubError, match=re.escape("download from 127.0.0.1 failed (403)")) as stale:
+        await gh.download_artifact("acme", "app", artifact.id, out / "a.zip")
+    assert "sig=" not in str(stale.value)  # the signed link is a credential too
+    assert len([r for r in sim.requests if r.path.endswith("/zip")]) == 2  # asked again once
+    sim.actions.expire_artifact("app-debug")
+    assert [a.expired for a in await gh.artifacts("acme", "app", run_id)] == [True]
+    with pytest.raises(ArtifactExpired) as info:
+        await gh.download_artifact("acme", "app", artifact.id, out / "a.zip")
+    assert info.value.status == 410 and "Artifact has expired" in str(info.value)
+    assert list(out.iterdir()) == []
+
+
+async def test_primary_rate_limit_is_waited_until_its_reset(
+        sim: FakeGitHub, clock: Clock, sleeps: Sleeps, pushed: str) -> None:
+    told: list[tuple[float, str]] = []
+    async with ActionsClient(TOKEN, base_url=sim.base_url, sleep=sleeps, clock=clock,
+                             on_wait=lambda s, why: told.append((s, why))) as gh:
+        sim.actions.rate_limit_next(1, "primary", reset_in_s=12)
+        run_id = await start(gh, pushed)
+    assert sleeps.waits == [12.0]
+    assert told == [(12.0, "GitHub rate limit used up: waiting 12 s for its reset")]
+    assert len(sim.actions.dispatches) == 1 and sim.actions.run(run_id)["head_sha"] == pushed
+
+
+async def test_secondary_rate_limit_waits_retry_after(gh: ActionsClient, sim: FakeGitHub,
+                                                      sleeps: Sleeps, pushed: str) -> None:
+    run_id = await start(gh, pushed)
+    sim.actions.rate_limit_next(2, "secondary", reset_in_s=3)
+    assert (await gh.get_run("acme", "app", run_id)).id == run_id
+    assert sleeps.waits == [3.0, 3.0]
+
+
+async def test_a_limit_past_the_max_wait_is_GitHubRateLimited(
+        sim: FakeGitHub, clock: Clock, sleeps: Sleeps, pushed: str) -> None:
+    async with ActionsClient(TOKEN, base_url=sim.base_url, sleep=sleeps, clock=clock,
+                             max_wait=10) as gh:
+        sim.actions.rate_limit_next(1, "primary", reset_in_s=60)
+        with pytest.raises(GitHubRateLimited) as info:
+            await gh.get_run("acme", "app", 1)
+    assert info.value.status == 403 and "60 s" in str(info.value)
+    assert sleeps.waits == []
+
+
+async def test_cancel_reaches_github_and_a_finished_run_is_left_alone(
+        gh: ActionsClient, sim: FakeGitHub, pushed: str) -> None:
+    run_id = await start(gh, pushed)
+    await gh.cancel_run("acme", "app", run_id)
+    run = await gh.get_run("acme", "app", run_id)
+    assert (run.status, run.conclusion) == ("completed", "cancelled")
+    await gh.cancel_run("acme", "app", run_id)  # 409 from GitHub: already completed
+    assert sim.actions.cancels == [run_id, run_id]
+    with pytest.raises(GitHubNotFound):
+        await gh.cancel_run("acme", "app", 42)
+
+
+async def test_refusals_are_named(gh: ActionsClient, pushed: str) -> None:
+    with pytest.raises(GitHubNotFound, match=re.escape("no workflow 'nope.yml'")):
+        await gh.dispatch("acme", "app", "nope.yml", BRANCH, {})
+    with pytest.raises(GitHubValidation, match="No ref found for: gone"):
+        await gh.dispatch("acme", "app", WORKFLOW, "gone", {})
+    with pytest.raises(ValueError, match=re.escape("GitHub workflow = '../x'")):
+        await gh.dispatch("acme", "app", "../x", BRANCH, {})
+    with pytest.raises(GitHubNotFound, match="Actions"):
+        await gh.get_run("acme", "app", 1)
+
+
+async def test_bad_token_is_an_auth_error_that_never_shows_it(sim: FakeGitHub,
+                                                              pushed: str) -> None:
+    wrong = "ghp_WrongActionsToken999999999999999"
+    async with ActionsClient(wrong, base_url=sim.base_url) as gh:
+        with pytest.raises(GitHubAuthError) as info:
+            await gh.dispatch("acme", "app", WORKFLOW, BRANCH, {})
+        assert info.value.status == 401 and "Bad credentials" in str(info.value)
+        for text in (str(info.value), repr(info.value), repr(info.value.args), repr(gh)):
+            assert wrong not in text and TOKEN not in text
+    assert sim.actions.dispatches == []
