@@ -22,7 +22,7 @@ from typing import Any
 
 # In the order a person meets them: streaming, scaling, start-up, install, memory, a run.
 BENCHMARKS = ("stream_edit", "ui_stream", "diff_scaling", "startup", "install_path", "memory", "load",
-              "pipeline_overhead", "remote_build")
+              "pipeline_overhead", "remote_build", "engines")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 TIMEOUT_S = 900

@@ -13,6 +13,7 @@ from desktop.app import change_runs
 from desktop.app.context import AppContext
 from desktop.app.inputs import new_change_id, read_config, validate_request
 from desktop.app.pipeline_steps import pipeline_steps
+from desktop.core.config import ENGINES
 from desktop.core.errors import UsageError
 from desktop.core.events import ChangeCreated, Notice
 from desktop.core.options import RunOptions
@@ -43,12 +44,18 @@ class ChangeService:
         options = options or RunOptions()
         text = validate_request(request)
         config = read_config(repo)
+        chosen_by = f"{repo / config.file}: agent.engine"
+        if options.engine is not None:  # the person's pick beats the repo's [agent] engine
+            if options.engine not in ENGINES:
+                raise UsageError(f"unknown agent engine {options.engine!r}; "
+                                 f"expected one of {', '.join(ENGINES)}")
+            config = replace(config, agent=replace(config.agent, engine=options.engine))
+            chosen_by = "the chosen agent engine"
         if config.agent.engine == "claude-code":  # stop before any worktree exists
             from desktop.adapters.claude_code.sdk import INSTALL_HINT, sdk_installed
 
             if not sdk_installed():
-                raise UsageError(f"{repo / config.file}: agent.engine = 'claude-code': "
-                                 f"{INSTALL_HINT}")
+                raise UsageError(f"{chosen_by} = 'claude-code': {INSTALL_HINT}")
         workspace = GitWorkspace.open(repo, self.context.worktrees)
         target = options.target or config.merge.target
         change_id = new_change_id()

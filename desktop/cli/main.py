@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-turns", type=_positive_int, help="cap on model turns")
     run.add_argument("--target", help="branch to cut from and merge into")
     run.add_argument("--device", help="device serial to install on")
+    run.add_argument("--engine", choices=("messages", "claude-code"),
+                     help="agent engine (default: honk.toml's [agent] engine)")
     run.add_argument("--approve", action="store_true",
                      help="approve and merge at the end if every required gate holds (scripted flow)")
 
@@ -295,7 +297,8 @@ async def _command(args: argparse.Namespace, services: Services, out: TextIO) ->
         from desktop.core.options import RunOptions
 
         options = RunOptions(
-            model=args.model, max_turns=args.max_turns, target=args.target, device=args.device
+            model=args.model, max_turns=args.max_turns, target=args.target, device=args.device,
+            engine=args.engine,
         )
         unsubscribe = services.bus.subscribe(printer.on_event)
         ctx, workspace, worktree = changes.create(args.request, args.repo, options)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -28,6 +28,9 @@ from desktop.core.review import Review
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
 
+if TYPE_CHECKING:
+    from desktop.app.slack.serve import SlackServer
+
 __all__ = ["Bridge"]
 
 T = TypeVar("T")
@@ -42,6 +45,9 @@ class Bridge(QObject):
     capacity_changed = Signal(int, int, int)  # running, queued, limit
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
     devices_changed = Signal(object)  # list[DeviceChoice], the whole list on every change
+    # The Slack bridge: state ("off", "connecting", "connected", "reconnecting", "error",
+    # "closed") and its reason ("" when there is none).
+    slack_status = Signal(str, str)
 
     def __init__(self, services: Services, *, max_concurrent: int = 2,
                  parent: QObject | None = None) -> None:
@@ -65,6 +71,8 @@ class Bridge(QObject):
         self.devices: list[DeviceChoice] = []
         self._device_watch: asyncio.Task[None] | None = None
         self._texts: dict[tuple[str, str], asyncio.Task[str | None]] = {}
+        self._slack: tuple[SlackServer, asyncio.Task[None]] | None = None
+        self.slack_repos: tuple[str, ...] = ()  # what the running Slack server serves
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -76,7 +84,9 @@ class Bridge(QObject):
         self._unsubscribe = self.services.bus.subscribe(self._on_bus_event)
 
     async def shutdown(self) -> None:
-        """Cancel every run (each journals itself as cancelled) and stop listening."""
+        """Stop serving Slack, cancel every run (each journals itself as cancelled) and stop
+        listening."""
+        await self.stop_slack()
         tasks = [*self._tasks.values(), *self._installs.values(), *self._background]
         for task in tasks:
             task.cancel()
@@ -204,6 +214,64 @@ class Bridge(QObject):
         self._device_watch = self._spawn(watch_devices(
             self.services.installers.android, self._on_devices,
             ios=IosDevices() if ios else None, backoff_s=(max(backoff, 0.05), 30.0)))
+
+    # -- Slack -------------------------------------------------------------------------
+    @property
+    def slack_serving(self) -> bool:
+        return self._slack is not None
+
+    def start_slack(self, specs: Sequence[str]) -> bool:
+        """Serve ``specs`` ([NAME=]PATH each) to Slack in the background until
+        :meth:`stop_slack`. Its state comes on ``slack_status``; a repo that cannot be
+        served, missing tokens, or an app another Honk already serves end it there as an
+        "error". False when it did not start (already serving, or bad repos)."""
+        if self._slack is not None:
+            return False
+        from desktop.app.slack.serve import SlackServer, served_repos  # only when turned on
+
+        try:
+            repos = served_repos(specs)
+        except Exception as exc:  # a checkout gone, a honk.toml without [slack] approvers
+            self.slack_status.emit("error", str(exc))
+            return False
+        server = SlackServer(self.services, repos, on_status=self._on_slack_state,
+                             on_problem=self._on_slack_problem)
+        self.slack_repos = tuple(specs)
+        self.slack_status.emit("connecting", "")
+        task = self._spawn(self._serve_slack(server))
+        self._slack = (server, task)
+        return True
+
+    async def stop_slack(self) -> None:
+        """Stop serving Slack (requests in hand finish; running changes are left
+        resumable) and wait until it has."""
+        if self._slack is None:
+            return
+        server, task = self._slack
+        server.stop()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def _serve_slack(self, server: SlackServer) -> None:
+        failed = False
+        try:
+            await server.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # already served elsewhere, no tokens, a refused token
+            failed = True
+            self.slack_status.emit("error", str(exc))
+        finally:
+            if self._slack is not None and self._slack[0] is server:
+                self._slack = None
+                self.slack_repos = ()
+            if not failed:
+                self.slack_status.emit("off", "")
+
+    def _on_slack_state(self, status: Any) -> None:  # SocketStatus, on the loop thread
+        self.slack_status.emit(str(status.state.value), str(status.reason or ""))
+
+    def _on_slack_problem(self, text: str) -> None:
+        self.message.emit("warning", self.tr("Slack: {problem}").format(problem=text))
 
     def _on_devices(self, devices: list[DeviceChoice]) -> None:
         self.devices = list(devices)

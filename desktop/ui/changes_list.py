@@ -1,4 +1,5 @@
-"""The changes list: one row per change with a state badge, repo, age and cost."""
+"""The changes list: one row per change with a state badge, repo, who asked (when not the
+person at this desk, e.g. "slack:Ana"), age and cost."""
 
 from __future__ import annotations
 
@@ -93,9 +94,13 @@ class ChangesModel(QAbstractListModel):
         if role == ID_ROLE:
             return view.id
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"{view.request.splitlines()[0] if view.request else view.id} — {self.badge(view)[0]}"
+            asked = f" — {_tr('asked by {who}').format(who=view.requested_by)}" \
+                if view.requested_by else ""
+            return f"{view.request.splitlines()[0] if view.request else view.id} — {self.badge(view)[0]}{asked}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{view.id} · {view.branch}\n{view.request}"
+            asked = (f"\n{_tr('Asked by {who}').format(who=view.requested_by)}"
+                     if view.requested_by else "")
+            return f"{view.id} · {view.branch}\n{view.request}{asked}"
         return None
 
     def badge(self, view: ChangeView) -> tuple[str, str]:
@@ -129,7 +134,7 @@ class ChangesModel(QAbstractListModel):
 
 
 class _Delegate(QStyledItemDelegate):
-    """Two lines: the request, then a coloured badge, repo, age and cost."""
+    """Two lines: the request, then a coloured badge, repo, who asked, age and cost."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         height = option.fontMetrics.height()
@@ -175,6 +180,7 @@ class _Delegate(QStyledItemDelegate):
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
         meta = "  ·  ".join(x for x in (
             Path(view.repo).name if view.repo else "",
+            view.requested_by,
             age_text(time.time() - view.created_at) if view.created_at else "",
             f"${view.cost_usd:.2f}" if view.cost_usd else "",
         ) if x)

@@ -24,9 +24,11 @@ from desktop.app.device_watch import DeviceChoice
 from desktop.core.options import RunOptions
 from desktop.core.stages import ChangeState
 
-__all__ = ["KNOWN_MODELS", "Composer", "FollowUp"]
+__all__ = ["ENGINES", "KNOWN_MODELS", "Composer", "FollowUp"]
 
 KNOWN_MODELS = ("claude-sonnet-4-6", "claude-opus-4-5", "claude-haiku-4-5")
+# The agent engines the model picker offers: (what the person reads, [agent] engine value).
+ENGINES = (("Messages API", "messages"), ("Claude Code", "claude-code"))
 MAX_RECENT = 8
 
 
@@ -81,6 +83,15 @@ class Composer(QWidget):
         self.model.addItem(self.tr("Repository default"), "")
         for m in KNOWN_MODELS:
             self.model.addItem(m, m)
+        self.engine = QComboBox()
+        self.engine.setObjectName("enginePicker")
+        self.engine.setAccessibleName(self.tr("Agent engine"))
+        self.engine.setToolTip(self.tr("Which agent makes the change: Honk's own loop on the "
+                                       "Messages API, or Claude Code (the repository's "
+                                       "[agent] engine by default)"))
+        self.engine.addItem(self.tr("Default engine"), "")
+        for label, engine in ENGINES:
+            self.engine.addItem(self.tr(label), engine)
         self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName(self.tr("Send request"))
@@ -101,6 +112,7 @@ class Composer(QWidget):
         row.addWidget(self.device, 1)
         row.addWidget(QLabel(self.tr("Model")))
         row.addWidget(self.model, 1)
+        row.addWidget(self.engine)
         row.addWidget(self.send_button)
         pickers.addRow(self.tr("Device"), row)
         layout = QVBoxLayout(self)
@@ -242,7 +254,9 @@ class Composer(QWidget):
 
     def options(self) -> RunOptions:
         device = self.device.currentData()
-        return RunOptions(model=_choice(self.model), device=str(device) if device else None)
+        engine = str(self.engine.currentData() or "") or None
+        return RunOptions(model=_choice(self.model), device=str(device) if device else None,
+                          engine=engine)
 
     def repo_path(self) -> Path | None:
         text = self.repo.currentText().strip()

@@ -131,6 +131,12 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
             backends.append(self.dbus)
         backends += extra_notifiers or []
         self.notifications = Notifications(backends, self.prefs.notify)
+        self.slack_label = QLabel()  # the Slack bridge's state; shown once it is turned on
+        self.slack_label.setObjectName("slackStatus")
+        self.slack_label.setMaximumWidth(420)  # a long reason is clipped; the tooltip has it
+        self.slack_label.setAccessibleName(self.tr("Slack bridge"))
+        self.slack_label.hide()
+        self.statusBar().addPermanentWidget(self.slack_label)
         self._connect()
         self._ages = QTimer(self)
         self._ages.setInterval(30_000)
@@ -212,6 +218,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         b.change_updated.connect(self._on_change)
         b.capacity_changed.connect(self._on_capacity)
         b.message.connect(lambda _level, text: self.statusBar().showMessage(text, 10_000))
+        b.slack_status.connect(self._on_slack_status)
         self.changes.selected.connect(self._select)
         self.composer.send_button.clicked.connect(self.send_request)
         self.follow_up.button.clicked.connect(self.send_follow_up)
@@ -236,6 +243,8 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.restore_state()
         self.tray.set_changes(self.bridge.ordered_views(), 0)
         self._ages.start()
+        if self.prefs.slack_enabled:
+            self._spawn(self.apply_slack())
 
     # -- events ------------------------------------------------------------------------
     def _on_events(self, batch: list[Event]) -> None:
@@ -264,6 +273,16 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         self.changes.set_capacity(running, queued, limit)
         self.tray.set_changes(self.bridge.ordered_views(), running)
         self._update_follow_up()
+
+    def _on_slack_status(self, state: str, reason: str) -> None:
+        text = self.tr("Slack: {state}").format(state=state)
+        if reason:
+            text += f" ({reason})"
+        self.slack_label.setText(text)
+        self.slack_label.setToolTip(text)
+        self.slack_label.show()
+        if state == "error":  # e.g. the app is already served by `honk slack`: say it in full
+            self.statusBar().showMessage(text, 15_000)
 
     def current_id(self) -> str | None:
         return self.changes.current_id()

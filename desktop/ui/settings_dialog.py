@@ -1,5 +1,7 @@
 """Settings: API key and forge token (keyring only; never shown after saving), default
-model, concurrent runs, notification categories. The theme follows the OS palette."""
+model, concurrent runs, notification categories, and the Slack bridge (on or off, and the
+repos it serves; its tokens stay in the keyring or the environment). The theme follows the
+OS palette."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -34,6 +37,8 @@ class Preferences:
     default_model: str = ""
     max_concurrent: int = 2
     notify: set[Category] = field(default_factory=lambda: set(Category))
+    slack_enabled: bool = False
+    slack_repos: list[str] = field(default_factory=list)  # [NAME=]PATH, one per served repo
 
     @classmethod
     def load(cls, settings: QSettings) -> Preferences:
@@ -45,6 +50,11 @@ class Preferences:
             prefs.max_concurrent = 2
         prefs.notify = {c for c in Category
                         if str(settings.value(f"notify/{c.value}", "true")).lower() == "true"}
+        prefs.slack_enabled = str(settings.value("slack/enabled", "false")).lower() == "true"
+        repos = settings.value("slack/repos", [])
+        # An ini file gives one entry back as a plain string, none as None.
+        items = [repos] if isinstance(repos, str) else list(repos or [])  # type: ignore[call-overload]
+        prefs.slack_repos = [str(r).strip() for r in items if str(r).strip()]
         return prefs
 
     def save(self, settings: QSettings) -> None:
@@ -52,6 +62,8 @@ class Preferences:
         settings.setValue("prefs/max_concurrent", self.max_concurrent)
         for c in Category:
             settings.setValue(f"notify/{c.value}", "true" if c in self.notify else "false")
+        settings.setValue("slack/enabled", "true" if self.slack_enabled else "false")
+        settings.setValue("slack/repos", list(self.slack_repos))
 
 
 @dataclass
@@ -109,12 +121,34 @@ class SettingsDialog(QDialog):
             box.setChecked(c in prefs.notify)
             self.notify_boxes[c] = box
             nlayout.addWidget(box)
+        slack_box = QGroupBox(self.tr("Slack"))
+        sform = QVBoxLayout(slack_box)
+        self.slack_enabled = QCheckBox(self.tr("Serve requests from Slack"))
+        self.slack_enabled.setObjectName("slackEnabled")
+        self.slack_enabled.setChecked(prefs.slack_enabled)
+        self.slack_enabled.setToolTip(self.tr(
+            "Tokens: `honk key set slack-bot` and `honk key set slack-app`, or "
+            "SLACK_BOT_TOKEN and SLACK_APP_TOKEN in the environment"))
+        sform.addWidget(self.slack_enabled)
+        sform.addWidget(QLabel(self.tr("Repos it serves, one per line: PATH or NAME=PATH")))
+        self.slack_repos = QPlainTextEdit("\n".join(prefs.slack_repos))
+        self.slack_repos.setObjectName("slackRepos")
+        self.slack_repos.setAccessibleName(self.tr("Repos served over Slack"))
+        self.slack_repos.setTabChangesFocus(True)
+        self.slack_repos.setFixedHeight(self.slack_repos.fontMetrics().height() * 4 + 12)
+        sform.addWidget(self.slack_repos)
+        self.slack_error = QLabel()
+        self.slack_error.setObjectName("slackError")
+        self.slack_error.setWordWrap(True)
+        self.slack_error.setStyleSheet("color: #dc2626;")
+        self.slack_error.hide()
+        sform.addWidget(self.slack_error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for w in (secrets_box, general, notify_box):
+        for w in (secrets_box, general, notify_box, slack_box):
             layout.addWidget(w)
         layout.addWidget(buttons)
 
@@ -126,6 +160,35 @@ class SettingsDialog(QDialog):
                 else self.tr("stored — type to replace") if stored.get(name)
                 else self.tr("not set"))
 
+    def slack_entries(self) -> list[str]:
+        return [line.strip() for line in self.slack_repos.toPlainText().splitlines()
+                if line.strip()]
+
+    def accept(self) -> None:
+        """Save only when the Slack repos are valid; otherwise say why, here, and stay."""
+        error = self.slack_problem()
+        self.slack_error.setText(error or "")
+        self.slack_error.setVisible(bool(error))
+        if error:
+            self.slack_repos.setFocus()
+            return
+        super().accept()
+
+    def slack_problem(self) -> str | None:
+        """Why the Slack entries cannot be served (None: they can, or the bridge is off and
+        none are listed). Reads each repo's honk.toml: a few small files."""
+        entries = self.slack_entries()
+        if not entries and not self.slack_enabled.isChecked():
+            return None
+        from desktop.app.errors import HonkError
+        from desktop.app.slack.serve import served_repos  # only when Slack is set up
+
+        try:
+            served_repos(entries)
+        except (HonkError, OSError) as exc:  # UsageError, a honk.toml that does not parse
+            return str(exc)
+        return None
+
     def result_values(self) -> SettingsResult:
         """What to save; the secret fields are cleared so the values do not linger."""
         secrets = {n: e.text().strip() for n, e in self.secret_edits.items() if e.text().strip()}
@@ -135,5 +198,7 @@ class SettingsDialog(QDialog):
             default_model=self.model.currentText().strip(),
             max_concurrent=self.concurrent.value(),
             notify={c for c, b in self.notify_boxes.items() if b.isChecked()},
+            slack_enabled=self.slack_enabled.isChecked(),
+            slack_repos=self.slack_entries(),
         )
         return SettingsResult(prefs, secrets)

@@ -1,5 +1,6 @@
 """The main window's dialogs: the command palette, the cheat sheet and the settings (a
-mixin of :class:`~desktop.ui.main_window.MainWindow`); each is built on first use."""
+mixin of :class:`~desktop.ui.main_window.MainWindow`); each is built on first use. The
+settings also turn the Slack bridge on and off (:meth:`DialogIntents.apply_slack`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class DialogWindow(WindowParts, Protocol):
     async def _save_settings(self, dialog: SettingsDialog) -> None: ...
 
     async def _show_stored_keys(self, dialog: SettingsDialog) -> None: ...
+
+    async def apply_slack(self) -> None: ...
 
 
 class DialogIntents:
@@ -84,6 +87,7 @@ class DialogIntents:
         self.notifications.enabled = set(self.prefs.notify)
         self.bridge.set_limit(self.prefs.max_concurrent)
         self.composer.set_default_model(self.prefs.default_model)
+        await self.apply_slack()
         for name, value in values.secrets.items():
             try:
                 await asyncio.to_thread(self.services.secrets.set, name, value)
@@ -91,3 +95,13 @@ class DialogIntents:
                 self.statusBar().showMessage(self.tr("Key not saved: {e}").format(e=exc))
                 return
         self.statusBar().showMessage(self.tr("Settings saved"), 5000)
+
+    async def apply_slack(self: DialogWindow) -> None:
+        """Serve Slack as the preferences say: start, stop, or restart with other repos."""
+        prefs, bridge = self.prefs, self.bridge
+        wanted = tuple(prefs.slack_repos) if prefs.slack_enabled else ()
+        if bridge.slack_serving and bridge.slack_repos == wanted:
+            return
+        await bridge.stop_slack()
+        if wanted:
+            bridge.start_slack(wanted)

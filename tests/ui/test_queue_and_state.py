@@ -19,7 +19,9 @@ async def test_queued_change_says_so_and_cancels_cleanly_then_quit_asks(
     harness_factory: Callable[[], Harness], ui_settings: QSettings,
 ) -> None:
     ui_settings.setValue("prefs/max_concurrent", 1)
-    slow = text_turn("Thinking… " * 50, chunk_chars=2, delay_s=0.05)  # ~12 s of streaming
+    # ~25 s of streaming: the first change must still run while the second is created and
+    # queued, even on a loaded machine (it is cancelled at quit, so the test never waits it out)
+    slow = text_turn("Thinking… " * 100, chunk_chars=2, delay_s=0.05)
     scripted([slow, *swedish_session()])
     h = harness_factory()
     w = h.window
