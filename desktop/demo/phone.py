@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from desktop.sim.slack import FakeSlack, SlackMessage
 
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from desktop.adapters.slack import SocketStatus
     from desktop.app.services import Services
 
-__all__ = ["PHONE_CHANNEL", "PHONE_USER", "PHONE_USER_NAMES", "PhoneOutcome", "run_phone_leg"]
+__all__ = ["PHONE_CHANNEL", "PHONE_USER", "PHONE_USER_NAMES", "PhoneButton", "PhoneLeg",
+           "PhoneOutcome", "PhoneView", "run_phone_leg"]
 
 PHONE_USER = "U0DEMOPHONE"  # the [slack] approver in resources/demo/app/honk.toml
 PHONE_USER_NAMES = ("Demo Engineer", "demo")  # real name, display name
@@ -149,3 +150,95 @@ async def run_phone_leg(*, services: Services, slack: FakeSlack, repo: Path, dev
         server.stop()
         with contextlib.suppress(Exception):
             await serving
+
+
+@dataclass(frozen=True)
+class PhoneButton:
+    """A button on a message in the phone's thread (Approve or Reject)."""
+
+    label: str
+    action_id: str
+    value: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    """What the phone shows now: the channel's status message and its thread, as lines, and
+    the buttons that can still be pressed."""
+
+    lines: tuple[str, ...]
+    buttons: tuple[PhoneButton, ...]
+    connection: str
+
+
+class PhoneLeg:
+    """The phone path for the window demo: serves ``repo`` to the loopback ``slack`` with a
+    SlackServer on the running loop, and lets a small window read the channel and thread
+    (:meth:`view`), send ``/honk`` (:meth:`send`) and press a button (:meth:`press`) as the
+    demo's person."""
+
+    def __init__(self, services: Services, slack: FakeSlack, repo: Path,
+                 device: str | None) -> None:
+        self.services, self.slack, self.repo, self.device = services, slack, repo, device
+        self.connection = "starting"
+        self.problems: list[str] = []
+        self._server: Any = None
+        self._serving: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        """Start serving on the running loop (returns at once)."""
+        from desktop.app.slack.serve import SlackServer, served_repos
+
+        def on_status(status: SocketStatus) -> None:
+            self.connection = status.state.value + (f": {status.reason}" if status.reason else "")
+
+        self._server = SlackServer(self.services,
+                                   served_repos([f"{self.repo.name}={self.repo}"]),
+                                   device=self.device, api_url=self.slack.api_url,
+                                   on_status=on_status, on_problem=self.problems.append)
+        self._serving = asyncio.ensure_future(self._server.run())
+        self._serving.add_done_callback(self._ended)
+
+    def _ended(self, serving: asyncio.Future[None]) -> None:
+        error = None if serving.cancelled() else serving.exception()
+        self.connection = f"stopped: {error}" if error else "stopped"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self._serving is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._serving
+        self._server = self._serving = None
+
+    def send(self, text: str) -> None:
+        """The person types ``/honk text`` in the demo channel."""
+        self.slack.slash_command(PHONE_USER, PHONE_CHANNEL, text)
+
+    def press(self, button: PhoneButton) -> None:
+        self.slack.click(PHONE_USER, PHONE_CHANNEL, button.message_ts, button.action_id,
+                         button.value)
+
+    def view(self) -> PhoneView:
+        lines: list[str] = []
+        phone = _Phone(self.slack, lines.append)
+        status = phone.status()
+        buttons: list[PhoneButton] = []
+        if status is not None:
+            phone.thread_ts = status.ts
+            phone.show(status, "│")
+            replies = self.slack.messages(PHONE_CHANNEL, status.ts)
+            for message in replies:
+                phone.show(message, "├")
+            # Buttons only while the last reply that is not just a file carries them.
+            said = [m for m in replies if not m.files or m.blocks]
+            if said:
+                last = said[-1]
+                buttons = [PhoneButton(str(e.get("text", {}).get("text", "")),
+                                       str(e.get("action_id", "")), str(e.get("value", "")),
+                                       last.ts)
+                           for b in last.blocks or [] if b.get("type") == "actions"
+                           for e in b.get("elements", []) if e.get("value")]
+        shown = tuple(line.removeprefix("phone: ") for line in lines)
+        return PhoneView(shown, tuple(buttons), self.connection)

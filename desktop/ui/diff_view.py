@@ -46,6 +46,7 @@ from desktop.ui.diff_tree import PATH_ROLE, FileTree
 __all__ = ["DiffView", "coalesce_previews"]
 
 FOLLOW_MS = 50  # a growing edit is scrolled into view at most this often (20 times a second)
+GROW_MS = 40  # a forming edit's text goes into the pane at most this often (25 times a second)
 
 
 def _n(value: int | None) -> str:
@@ -72,6 +73,13 @@ class DiffView(QWidget):
         self._follow_timer.setSingleShot(True)
         self._follow_timer.setInterval(FOLLOW_MS)
         self._follow_timer.timeout.connect(self._follow_now)
+        # Streamed text of the forming edit not in the pane yet: every insert repaints the
+        # pane, so text arriving faster than GROW_MS goes in together (see ``_grow``).
+        self._pending: list[str] = []
+        self._grow_timer = QTimer(self)
+        self._grow_timer.setSingleShot(True)
+        self._grow_timer.setInterval(GROW_MS)
+        self._grow_timer.timeout.connect(self._grow_tick)
 
         self.tree = FileTree()
         self.tree.currentItemChanged.connect(self._on_tree_pick)
@@ -161,6 +169,11 @@ class DiffView(QWidget):
         live = [p for p in files if diff and diff.files[p].preview]
         self._show_file(live[-1] if live else (files[0] if files else None))
 
+    def flush(self) -> None:
+        """Put the forming edit's text that is still held back into the pane now."""
+        self._grow_timer.stop()
+        self._flush_pending()
+
     # -- navigation --------------------------------------------------------------------
     def next_file(self, step: int = 1) -> None:
         files = self._file_order()
@@ -204,6 +217,7 @@ class DiffView(QWidget):
         self.shown_path = path
         self._painter.appending = None
         self._forming = None
+        self._pending.clear()  # the model holds it: rendering below shows it all
         for pane in self._panes():
             pane.reset(path or "")
         entry = self._entry(path)
@@ -301,9 +315,7 @@ class DiffView(QWidget):
         forming = self._forming
         if forming is not None and forming.tool_use_id == preview.tool_use_id:
             if event.field != "old_str" and event.field not in PLACING_FIELDS:
-                self._painter.grow(forming, event.delta)
-                if self.follow:
-                    self._keep_visible(self._painter.new_pane(), forming.cursor.blockNumber())
+                self._grow(event.delta)
             return
         if event.field != "old_str" and self._places.place(preview, self.change_id) is not None:
             self._show_file(entry.path)  # once: from here the edit forms where it lands
@@ -313,6 +325,33 @@ class DiffView(QWidget):
         pane = self._painter.append(preview, event)
         if self.follow:
             pane.scroll_to_bottom()
+
+    def _grow(self, delta: str) -> None:
+        """Add ``delta`` to the forming edit, at most once per ``GROW_MS`` in the pane.
+
+        Each insert repaints the pane (some 4 ms), so a 1 MB edit inserted batch by batch
+        cost seconds. The first text after a pause goes in at once; what follows within
+        ``GROW_MS`` is held and goes in together when the timer fires (never lost: the
+        timer keeps running while text is held, and a re-render shows it from the model).
+        """
+        self._pending.append(delta)
+        if not self._grow_timer.isActive():
+            self._flush_pending()
+            self._grow_timer.start()
+
+    def _grow_tick(self) -> None:
+        if self._pending:
+            self._flush_pending()
+            self._grow_timer.start()  # more may come: keep the pace until a quiet tick
+
+    def _flush_pending(self) -> None:
+        forming, text = self._forming, "".join(self._pending)
+        self._pending.clear()
+        if forming is None or not text:
+            return
+        self._painter.grow(forming, text)
+        if self.follow:
+            self._keep_visible(self._painter.new_pane(), forming.cursor.blockNumber())
 
     def _keep_visible(self, pane: DiffPane, block: int) -> None:
         """Keep the forming line in view, at most once per ``FOLLOW_MS``: between two

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from desktop.app.services import Services
     from desktop.demo.environment import DemoEnvironment
     from desktop.ui.main_window import MainWindow
+    from desktop.ui.phone_window import PhoneWindow
 
-__all__ = ["demo_main", "exit_after_first_paint", "main", "open_window", "run_gui"]
+__all__ = ["demo_main", "exit_after_first_paint", "main", "open_phone_window", "open_window",
+           "run_gui"]
 
 DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
 FIRST_PAINT_WAIT_MS = 500  # without a display that paints, start anyway after this
@@ -77,12 +79,15 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     services = build_services(env)
+    phone: PhoneWindow | None = None
     try:
         if window.quitting:  # closed while it was starting
             return 0
         if settings is None:
             settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
         open_window(services, settings, demo, window)
+        if demo is not None:
+            phone = open_phone_window(services, demo, window)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def finish() -> None:
@@ -98,11 +103,36 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
             await warm_up(services)
         await done
     finally:
+        if phone is not None:  # before the services it uses go
+            await phone.stop()
+            phone.close()
+            phone.deleteLater()
         if window.ready and not window.quitting:
             window.quitting = True
             await window.bridge.shutdown()
         services.close()
     return 0
+
+
+def open_phone_window(services: Services, demo: DemoEnvironment,
+                      window: MainWindow) -> PhoneWindow | None:
+    """The demo's "Phone: Slack" window, serving the demo repo to the loopback Slack, shown
+    beside ``window``."""
+    from desktop.demo.phone import PhoneLeg
+    from desktop.ui.phone_window import PhoneWindow
+
+    if demo.slack is None:
+        return None
+    phone = PhoneWindow(PhoneLeg(services, demo.slack, demo.repo, demo.serial))
+    frame = window.frameGeometry()
+    screen = window.screen().availableGeometry()
+    x = frame.right() + 8
+    if x + phone.width() > screen.right():  # no room on the right: overlap its right edge
+        x = max(screen.left(), screen.right() - phone.width())
+    phone.move(x, frame.top())
+    phone.show()
+    phone.start()
+    return phone
 
 
 async def warm_up(services: Services) -> None:

@@ -1,5 +1,5 @@
-"""A streaming edit in the diff view: each batch inserts only its own text, where the edit
-lands, on a fresh view and over a large diff already shown; side by side stays aligned."""
+"""A streaming edit in the diff view: the streamed text goes in where the edit lands, and
+only it (fast batches go in together), on a fresh view and over a large diff already shown; side by side stays aligned."""
 
 from __future__ import annotations
 
@@ -72,18 +72,21 @@ def _text_lines(pane: DiffPane, gutter: int) -> list[str]:
 
 def _feed_in_batches(view: DiffView, events: list[EditPreview], pane: DiffPane,
                      size: int = 5) -> None:
-    """Batches as the bridge hands them over; each must insert just its own text."""
+    """Batches as the bridge hands them over, then the view's flush: together they insert
+    just the streamed text (held back a moment when it comes fast), never what is shown."""
     view.on_events(events[:size])  # the first shows the file: a full render
+    watch = _Inserts(pane)
+    text = ""
     for i in range(size, len(events), size):
         batch = events[i:i + size]
-        watch = _Inserts(pane)
         view.on_events(batch)
-        text = "".join(e.delta for e in batch)
-        assert all(removed == 0 for _, removed, _ in watch.seen), watch.seen
-        inserted = sum(added for _, _, added in watch.seen)
-        # The text itself plus a gutter per new line (and a newline held back from the
-        # batch before): never what was there already.
-        assert inserted <= len(text) + 15 * (text.count("\n") + 1), (inserted, text)
+        text += "".join(e.delta for e in batch)
+    view.flush()
+    assert all(removed == 0 for _, removed, _ in watch.seen), watch.seen
+    inserted = sum(added for _, _, added in watch.seen)
+    # The text itself plus a gutter per new line (and a newline held back from the
+    # batch before): never what was there already.
+    assert inserted <= len(text) + 15 * (text.count("\n") + 1), (inserted, text)
 
 
 @pytest.mark.parametrize("existing", [0, 300, LARGE_DIFF_LINES + 10])
@@ -195,6 +198,7 @@ async def test_side_by_side_stays_aligned_while_the_edit_grows(qapp: object) -> 
         assert left[-1].split() == ["15", "line", "15"] and right[-1].split() == ["line", "15"]
         checked += 1
     assert checked > 5
+    view.flush()  # what streamed faster than the pane takes it goes in now
     left = view.left.toPlainText().split("\n")
     right = view.right.toPlainText().split("\n")
     assert [ln.split() for ln in left[4:10]] == [
@@ -219,3 +223,36 @@ def test_an_edit_not_placed_is_appended_after_the_diff_batch_by_batch(
     assert [ln.split() for ln in lines[head + 1:]] == [
         ["-", "a"], ["-"], ["+", "x0"], *[["+", f"x{i}"] for i in range(1, 30)], ["+"]]
 
+
+
+async def test_a_fast_stream_goes_into_the_pane_together_and_all_of_it_shows(
+    qapp: object
+) -> None:
+    """Batches faster than the pane's pace are inserted together (each insert repaints the
+    pane); a moment after the last one the pane holds exactly what streamed, in order."""
+    view = DiffView()
+    view.resize(700, 400)
+    view.show()
+    view.show_change(CID)
+    content = "".join(f"    val s{i} = {i} // {'y' * (i % 7)}\n" for i in range(400))
+    events = _stream({"command": "create", "path": PATH, "file_text": content}, chunk=5)
+    view.on_events(events[:3])  # the first shows the file: a full render
+    watch = _Inserts(view.unified)
+    batches = 0
+    for i in range(3, len(events), 3):
+        view.on_events(events[i:i + 3])
+        batches += 1
+    assert batches > 100
+    assert len(watch.seen) < batches / 10  # not one insert (and repaint) per batch
+    for _ in range(50):  # no flush asked for: the pane catches up by itself
+        if view.unified.toPlainText().endswith(content.split("\n")[-2]):
+            break
+        await asyncio.sleep(0.02)
+    lines = view.unified.toPlainText().split("\n")
+    assert [ln[:14] for ln in lines[1:]] == [f"{'':>5} {n:>5} + " for n in range(1, 402)]
+    assert "\n".join(ln[14:] for ln in lines[1:]) == content  # nothing lost or doubled
+    await asyncio.sleep(0.1)
+    pane = view.unified
+    first = pane.firstVisibleBlock().blockNumber()
+    assert first > 300  # the view followed the forming edit down
+    view.close()

@@ -107,6 +107,9 @@ async def test_str_replace_forms_at_its_lines_then_becomes_the_applied_diff(
                      what="the preview placed at line 100")
     for delta in ("NEW ", "B\n", "NEW C"):  # the edit keeps forming where it is
         await _feed(view, preview("new_str", delta))
+    # Text coming fast goes into the pane together, a moment later.
+    await wait_until(lambda: any(ln.endswith("NEW C") for ln in _lines(view)),
+                     what="the streamed text in the pane")
     lines = _lines(view)
     head = next(i for i, ln in enumerate(lines) if "(line 100)" in ln)
     assert [ln.split() for ln in lines[head + 1:head + 4]] == [
