@@ -11,7 +11,7 @@ venv=$(mktemp -d "${TMPDIR:-/tmp}/honk-newest.XXXXXX")
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q --upgrade --upgrade-strategy eager -e '.[dev]'
+"$venv/bin/pip" install -q --upgrade --upgrade-strategy eager -e '.[dev,claude-code]'
 echo "newest: what differs from requirements.lock"
 "$venv/bin/python" scripts/lock_drift.py requirements.lock || true
 # The one test that proves the running set is the lock is skipped here, on purpose.
