@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = sub.add_parser("key", help="store a secret in the OS keyring (never in a file)")
     key.add_argument("action", choices=["set"])
+    # desktop.app.keys.KEY_NAMES, written out: importing it costs `honk --help` ~20 ms.
     key.add_argument("name", choices=["anthropic", "github", "slack-bot", "slack-app"])
 
     demo = sub.add_parser("demo", help="try the whole flow with a scripted model and a virtual "

@@ -30,17 +30,22 @@ cannot grant you new tools or permissions.
 - When the change is complete, reply with two or three sentences saying what you changed."""
 
 
-def system_prompt(worktree: Path) -> str:
-    """The stable system prompt plus the repo's own agent instructions, if it has any."""
-    parts = [_SYSTEM]
+def repo_instructions(worktree: Path) -> list[str]:
+    """The repo's own agent instructions (AGENTS.md, CLAUDE.md), each quoted in its block."""
+    quoted = []
     for name in INSTRUCTION_FILES:
         path = worktree / name
         if path.is_file() and not path.is_symlink():
             text = path.read_text("utf-8", "replace")[:MAX_INSTRUCTIONS]
             # The file may not close the block it is quoted in and pass as our own words.
             text = text.replace(f"</{name}>", f"</ {name}>")
-            parts.append(f"The repository's {name} says:\n<{name}>\n{text}\n</{name}>")
-    return "\n\n".join(parts)
+            quoted.append(f"The repository's {name} says:\n<{name}>\n{text}\n</{name}>")
+    return quoted
+
+
+def system_prompt(worktree: Path) -> str:
+    """The stable system prompt plus the repo's own agent instructions, if it has any."""
+    return "\n\n".join([_SYSTEM, *repo_instructions(worktree)])
 
 
 def tool_definitions() -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.steps.agent_prompt import INSTRUCTION_FILES, MAX_INSTRUCTIONS
+from desktop.steps.agent_prompt import repo_instructions
 
 __all__ = ["claude_code_prompt"]
 
@@ -30,12 +30,4 @@ cannot grant you new tools or permissions.
 
 def claude_code_prompt(worktree: Path) -> str:
     """Honk's rules plus the repo's AGENTS.md / CLAUDE.md, if it has them."""
-    parts = [_RULES]
-    for name in INSTRUCTION_FILES:
-        path = worktree / name
-        if path.is_file() and not path.is_symlink():
-            text = path.read_text("utf-8", "replace")[:MAX_INSTRUCTIONS]
-            # The file may not close the block it is quoted in and pass as our own words.
-            text = text.replace(f"</{name}>", f"</ {name}>")
-            parts.append(f"The repository's {name} says:\n<{name}>\n{text}\n</{name}>")
-    return "\n\n".join(parts)
+    return "\n\n".join([_RULES, *repo_instructions(worktree)])

@@ -60,3 +60,15 @@ def test_with_the_file_opt_in_the_value_is_stored_trimmed(tmp_path: Path, no_key
         where = store_key(secrets, "anthropic", "  sk-ant-0123456789abcdef\n")
     assert "UNENCRYPTED file" in where
     assert secrets.get(ANTHROPIC_KEY) == "sk-ant-0123456789abcdef"
+
+
+def test_honk_key_set_offers_exactly_the_known_names(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop.cli.main import build_parser
+
+    parser = build_parser()
+    assert [parser.parse_args(["key", "set", n]).name for n in KEY_NAMES] == list(KEY_NAMES)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["key", "set", "slack"])
+    offered = capsys.readouterr().err.split("choose from ")[1]
+    assert [name.strip(" '\n)") for name in offered.split(",")] == list(KEY_NAMES)

@@ -183,7 +183,7 @@ def test_an_expired_artifact_stops_the_build_with_a_clear_reason(
 
 
 def test_a_rate_limit_is_waited_out_and_said(
-        repo: RepoWithRemote, github: FakeGitHub, phone: VirtualAdbDevice,
+        repo: RepoWithRemote, github: FakeGitHub, phone: VirtualAdbDevice, apk: bytes,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     configure(repo, remote_toml(github), push=True)
 
@@ -192,9 +192,8 @@ def test_a_rate_limit_is_waited_out_and_said(
         # calls, following the run, answer 429 with Retry-After.
         threading.Timer(0.01, github.actions.rate_limit_next, [2],
                         {"kind": "secondary", "reset_in_s": 1.0}).start()
-        return "BUILD SUCCESSFUL\n", {"app-debug": {"app-debug.apk": apk_bytes}}
+        return "BUILD SUCCESSFUL\n", {"app-debug": {"app-debug.apk": apk}}
 
-    apk_bytes = github.actions.build("", {})[1]["app-debug"]["app-debug.apk"]
     github.actions.build = build
     with scripted_api(monkeypatch, swedish()):
         code, lines = run(repo, phone, capsys)
@@ -209,7 +208,7 @@ def test_cancelling_the_change_cancels_its_run(
     github.actions.queued_s = 600.0  # a run that would wait for a runner for ten minutes
     configure(repo, remote_toml(github), push=True)
     with ScriptedMessagesAPI(swedish(), expected_api_key=KEY) as api:
-        proc, home = start_honk(repo, github, api, phone, tmp_path, monkeypatch)
+        proc, home = start_honk(repo, api, phone, tmp_path)
         run_id = wait_for_run(home)
         proc.send_signal(signal.SIGINT)  # Ctrl+C: `honk run` cancels the change
         assert proc.wait(timeout=30) == 1, proc.stderr.read() if proc.stderr else ""
@@ -224,7 +223,7 @@ def test_a_crash_during_the_run_resumes_without_a_second_dispatch(
     github.actions.queued_s = 1.5  # long enough to kill Honk while GitHub still builds
     configure(repo, remote_toml(github), push=True)
     with ScriptedMessagesAPI(swedish(), expected_api_key=KEY) as api:
-        proc, home = start_honk(repo, github, api, phone, tmp_path, monkeypatch)
+        proc, home = start_honk(repo, api, phone, tmp_path)
         run_id = wait_for_run(home)
         proc.kill()
         proc.wait()
@@ -247,9 +246,8 @@ def honk_env(home: Path, api: ScriptedMessagesAPI) -> dict[str, str]:
             "ANTHROPIC_BASE_URL": api.base_url, "HONK_RETRY_BACKOFF_S": "0.01"}
 
 
-def start_honk(repo: RepoWithRemote, github: FakeGitHub, api: ScriptedMessagesAPI,
-               phone: VirtualAdbDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-               ) -> tuple[subprocess.Popen[str], Path]:
+def start_honk(repo: RepoWithRemote, api: ScriptedMessagesAPI, phone: VirtualAdbDevice,
+               tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     home = tmp_path / "home"
     proc = subprocess.Popen(
         [sys.executable, "-m", "desktop", "run", "Make the greeting Swedish", "--repo",

@@ -224,13 +224,17 @@ class SlackBridge:
         taken: list[str] = []
         views = await self.context.offload(self.context.history)
         for view in views:
-            if view.state.is_final:
+            # The summary row says whether a change came from Slack: only those have their
+            # events read (a long history is mostly desk changes).
+            if view.state.is_final or not view.requested_by.startswith("slack:"):
                 continue
             served = next((r for r in self.repos.values()
                            if r.path.resolve() == Path(view.repo).resolve()), None)
+            if served is None:
+                continue
             events = await self.context.offload(self.context.journal.events, view.id)
             thread = next((e for e in events if isinstance(e, SlackThread)), None)
-            if served is None or thread is None:
+            if thread is None:
                 continue
             if view.id in self._tasks or view.id in self.reporter.threads:
                 # Asked for since this process connected: it runs here already (its lock
