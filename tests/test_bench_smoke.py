@@ -49,3 +49,5 @@ def test_first_paint_hook_prints_a_mark_and_quits(tmp_path: Path) -> None:
     # The frame paints first; the complete window (history, actions) follows, then it quits.
     ready = [ln for ln in done.stdout.splitlines() if ln.startswith("HONK_READY ")]
     assert len(ready) == 1 and float(ready[0].split()[1]) >= float(marks[0].split()[1])
+    # Each mark carries the process's CPU seconds too (the bench's load-proof figure).
+    assert 0 < float(marks[0].split()[2]) <= float(ready[0].split()[2])

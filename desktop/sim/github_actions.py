@@ -5,8 +5,9 @@ it (API version 2022-11-28); a run's head is what its branch points to in the re
   as older GitHub Enterprise); 404 for an unknown workflow, 422 for a ref that is no branch
 - runs (list: ``event``, ``branch``, ``head_sha``), one run, cancel (202; 409 once completed),
   jobs and artifacts, every list paged with ``Link`` headers
-- job logs and artifact zips: 302 to a second loopback server (another port, so another
-  origin) whose signed links expire after ``url_ttl_s`` (403); an expired artifact is a 410
+- job logs and artifact zips: 302 to the redirect host (``desktop/sim/github_blobs.py``)
+  whose signed links expire after ``url_ttl_s`` (403); an expired artifact is a 410
+- the rate limit every call counts against (``desktop/sim/github_rate_limit.py``)
 
 A run is queued for ``queued_s``, in progress for ``running_s``, then completed with the
 ``next_conclusion`` it was dispatched under, all on ``clock`` (a test steps it).
@@ -15,24 +16,23 @@ A run is queued for ``queued_s``, in progress for ``running_s``, then completed 
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
-import secrets
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from desktop.adapters.git.cli import GitError, git
+from desktop.sim.github_blobs import BlobHost, HostRequest
+from desktop.sim.github_rate_limit import ACTIONS_DOCS, RateLimit
+from desktop.sim.github_reply import Reply, error, iso
+from desktop.sim.github_repo import BareRepo
 
-__all__ = ["ActionsReply", "ActionsSim", "Build", "HostRequest"]
+__all__ = ["ActionsSim", "Build"]
 
 Logs = str | Mapping[str, str]  # one log for a job named "build", or job name -> log
 Artifacts = Mapping[str, Mapping[str, bytes]]  # artifact name -> file name -> bytes
@@ -40,30 +40,14 @@ Build = Callable[[str, dict[str, str]], tuple[Logs, Artifacts]]
 Query = dict[str, str]
 
 CONCLUSIONS = ("success", "failure", "cancelled", "timed_out")
-_DOCS = "https://docs.github.com/rest/actions"
-_LIMIT = 5000
 
 
 def _default_build(sha: str, inputs: dict[str, str]) -> tuple[Logs, Artifacts]:
     return f"Checking out {sha}\nRun ./gradlew assembleDebug\nBUILD FINISHED\n", {}
 
 
-@dataclass(frozen=True)
-class HostRequest:
-    method: str
-    path: str  # with its query
-    headers: dict[str, str]  # lower-case names
-
-
-@dataclass
-class ActionsReply:
-    status: int
-    body: Any  # JSON, or None for an empty body
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(code: int, message: str) -> ActionsReply:
-    return ActionsReply(code, {"message": message, "documentation_url": _DOCS, "status": f"{code}"})
+def _error(code: int, message: str) -> Reply:
+    return error(code, message, docs=ACTIONS_DOCS, status=f"{code}")
 
 
 @dataclass
@@ -114,53 +98,32 @@ class ActionsSim:
         # -- records ----------------------------------------------------------------------
         self.dispatches: list[Any] = []  # every dispatch body, as received
         self.cancels: list[int] = []  # run ids a cancel was asked for
-        self.blob_requests: list[HostRequest] = []  # what reached the redirect host
+        self.blobs = BlobHost(lambda: self.clock())  # the redirect host
+        self.rate_limit = RateLimit(lambda: self.clock())  # every API call counts against it
+        self._bare = BareRepo(git_dir)
         self._lock = threading.Lock()
         self._runs: dict[int, _Run] = {}
-        self._blobs: dict[str, tuple[bytes, str, float]] = {}  # token -> data, type, expiry
         self._ids = {"run": 9_000_000, "job": 7_000_000, "artifact": 5_000_000}
-        self._limited, self._limit_kind, self._limit_reset, self._retry_after = 0, "", 0, 0
-        self._used, self._window_reset = 0, 0
         self._api_url = ""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle of the redirect host ---------------------------------------------------
-
-    def start(self) -> None:
-        """Serve the signed links on 127.0.0.1 on a free port (another origin than the API)."""
-        handler = type("BlobHandler", (_BlobHandler,), {"sim": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-github-blobs", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving the signed links."""
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(5)
 
     @property
-    def blob_url(self) -> str:
-        assert self._server is not None, "the redirect host is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def blob_requests(self) -> list[HostRequest]:
+        """What reached the redirect host."""
+        return self.blobs.requests
+
+    def start(self) -> None:
+        """Serve the redirect host (another origin than the API)."""
+        self.blobs.start()
+
+    def stop(self) -> None:
+        self.blobs.stop()
 
     # -- knobs for tests ------------------------------------------------------------------
 
     def rate_limit_next(self, n: int, kind: str = "primary", reset_in_s: float = 1.0) -> None:
         """The next ``n`` API calls answer 403 with ``x-ratelimit-remaining: 0`` and the reset
         epoch (``primary``), or 429 with ``Retry-After`` (``secondary``)."""
-        assert kind in ("primary", "secondary"), kind
-        with self._lock:
-            self._limited, self._limit_kind = n, kind
-            self._limit_reset = math.ceil(self.clock() + reset_in_s)
-            self._retry_after = math.ceil(reset_in_s)
+        self.rate_limit.limit_next(n, kind, reset_in_s)
 
     def complete(self, run_id: int, conclusion: str = "success") -> None:
         """Finish a run now (a run held with a long ``running_s``)."""
@@ -182,42 +145,15 @@ class ActionsSim:
 
     # -- the front door (called by FakeGitHub for authorised API calls) -------------------
 
-    def take_rate_limit(self) -> ActionsReply | None:
-        """Count one API call; the rate-limit answer to give instead, if one is due."""
-        with self._lock:
-            self._used += 1
-            if self._limited <= 0:
-                return None
-            self._limited -= 1
-            if self._limit_kind == "secondary":
-                reply = _error(429, "You have exceeded a secondary rate limit. Please wait a "
-                                    "few minutes before you try again.")
-                reply.headers["Retry-After"] = str(self._retry_after)
-                return reply
-            reply = _error(403, "API rate limit exceeded for user ID 1.")
-            reply.headers.update({"x-ratelimit-remaining": "0",
-                                  "x-ratelimit-reset": str(self._limit_reset)})
-            return reply
-
-    def rate_headers(self) -> dict[str, str]:
-        """The ``x-ratelimit-*`` headers every API answer carries."""
-        with self._lock:
-            if not self._window_reset:
-                self._window_reset = math.ceil(self.clock()) + 3600
-            return {"x-ratelimit-limit": str(_LIMIT),
-                    "x-ratelimit-remaining": str(max(_LIMIT - self._used, 0)),
-                    "x-ratelimit-reset": str(self._window_reset),
-                    "x-ratelimit-used": str(self._used), "x-ratelimit-resource": "core"}
-
     def handle(self, method: str, path: str, query: dict[str, str], body: Any, *,
-               api_url: str) -> ActionsReply:
+               api_url: str) -> Reply:
         """Answer one ``/repos/{owner}/{repo}/actions/...`` call (``path`` without a prefix)."""
         base = f"/repos/{self.owner}/{self.repo}/actions".lower()
         if not path.lower().startswith(base + "/"):
             return _error(404, "Not Found")
         rest = path[len(base):]
         # (verb, path, what the path names, the action given that thing; 404 when it is gone)
-        routes: list[tuple[str, str, Callable[[str], Any], Callable[..., ActionsReply]]] = [
+        routes: list[tuple[str, str, Callable[[str], Any], Callable[..., Reply]]] = [
             ("POST", r"/workflows/([^/]+)/dispatches", self._workflow, self._dispatch),
             ("GET", r"/workflows/([^/]+)/runs", self._workflow, self._list_runs),
             ("GET", r"/runs/(\d+)", self._run_of, self._get_run),
@@ -261,17 +197,15 @@ class ActionsSim:
         return next((a for run in self._runs.values() for a in self._visible(run)
                      if a.id == int(ident)), None)
 
-    def _dispatch(self, workflow: str, path: str, query: Query, body: Any) -> ActionsReply:
+    def _dispatch(self, workflow: str, path: str, query: Query, body: Any) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("ref"), str):
             return _error(422, "Invalid request.\n\n\"ref\" wasn't supplied.")
         inputs = body.get("inputs") or {}
         if not isinstance(inputs, dict):
             return _error(422, "Invalid request.\n\nFor 'properties/inputs', is not an object.")
         branch = body["ref"].removeprefix("refs/heads/")
-        try:
-            sha = git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}",
-                      cwd=self.git_dir)
-        except GitError:
+        sha = self._bare.branch(branch)
+        if sha is None:
             return _error(422, f"No ref found for: {body['ref']}")
         sha = self.fake_head_sha or sha
         logs, artifacts = self.build(sha, {str(k): str(v) for k, v in inputs.items()})
@@ -285,10 +219,10 @@ class ActionsSim:
                    self.queued_s, self.running_s, self.next_conclusion, jobs, made)
         self._runs[run_id] = run
         if self.dispatch_answers_204 or body.get("return_run_details") is not True:
-            return ActionsReply(204, None)
+            return Reply(204, None)
         shown = self._run_json(run)
-        return ActionsReply(200, {"workflow_run_id": run_id, "run_url": shown["url"],
-                                  "html_url": shown["html_url"]})
+        return Reply(200, {"workflow_run_id": run_id, "run_url": shown["url"],
+                           "html_url": shown["html_url"]})
 
     def _state(self, run: _Run) -> tuple[str, str | None]:
         if run.forced is not None:
@@ -310,10 +244,10 @@ class ActionsSim:
             "workflow_id": self.workflows.get(run.workflow, 0), "url": api,
             "jobs_url": f"{api}/jobs", "artifacts_url": f"{api}/artifacts",
             "html_url": f"https://github.invalid/{self.owner}/{self.repo}/actions/runs/{run.id}",
-            "created_at": _iso(run.created), "updated_at": _iso(self.clock()),
-            "run_started_at": _iso(run.created), "run_attempt": 1}
+            "created_at": iso(run.created), "updated_at": iso(self.clock()),
+            "run_started_at": iso(run.created), "run_attempt": 1}
 
-    def _list_runs(self, workflow: str, path: str, query: Query, body: Any) -> ActionsReply:
+    def _list_runs(self, workflow: str, path: str, query: Query, body: Any) -> Reply:
         shown = [self._run_json(r) for r in sorted(self._runs.values(), key=lambda r: -r.id)
                  if r.workflow == workflow]
         for key, shows in (("event", "event"), ("branch", "head_branch"),
@@ -323,31 +257,31 @@ class ActionsSim:
                          if query[key] in (r[shows], r["conclusion"] if key == "status" else 0)]
         return self._page(path, query, "workflow_runs", shown)
 
-    def _get_run(self, run: _Run, path: str, query: Query, body: Any) -> ActionsReply:
-        return ActionsReply(200, self._run_json(run))
+    def _get_run(self, run: _Run, path: str, query: Query, body: Any) -> Reply:
+        return Reply(200, self._run_json(run))
 
-    def _cancel(self, run: _Run, path: str, query: Query, body: Any) -> ActionsReply:
+    def _cancel(self, run: _Run, path: str, query: Query, body: Any) -> Reply:
         self.cancels.append(run.id)
         if self._state(run)[0] == "completed":
             return _error(409, "Cannot cancel a workflow run that is completed.")
         run.forced = "cancelled"
-        return ActionsReply(202, {})
+        return Reply(202, {})
 
     # -- jobs, logs, artifacts ------------------------------------------------------------
 
-    def _jobs(self, run: _Run, path: str, query: Query, body: Any) -> ActionsReply:
+    def _jobs(self, run: _Run, path: str, query: Query, body: Any) -> Reply:
         status, conclusion = self._state(run)
         api = f"{self._api_url}/repos/{self.owner}/{self.repo}/actions"
         jobs = [{"id": job.id, "run_id": run.id, "run_url": f"{api}/runs/{run.id}",
                  "head_sha": run.sha, "head_branch": run.branch, "name": job.name,
                  "status": status, "conclusion": conclusion, "workflow_name": run.workflow,
                  "url": f"{api}/jobs/{job.id}", "run_attempt": 1, "steps": [],
-                 "labels": ["ubuntu-latest"], "started_at": _iso(run.created)}
+                 "labels": ["ubuntu-latest"], "started_at": iso(run.created)}
                 for job in run.jobs]
         return self._page(path, query, "jobs", jobs)
 
     def _job_logs(self, found: tuple[_Run, _Job], path: str, query: Query,
-                  body: Any) -> ActionsReply:
+                  body: Any) -> Reply:
         run, job = found
         if self._state(run)[0] != "completed":  # GitHub serves a job's log once it is done
             return _error(404, "Not Found")
@@ -357,33 +291,29 @@ class ActionsSim:
         status, conclusion = self._state(run)
         return run.artifacts if status == "completed" and conclusion != "cancelled" else []
 
-    def _artifacts(self, run: _Run, path: str, query: Query, body: Any) -> ActionsReply:
+    def _artifacts(self, run: _Run, path: str, query: Query, body: Any) -> Reply:
         api = f"{self._api_url}/repos/{self.owner}/{self.repo}/actions/artifacts"
         shown = [{"id": a.id, "name": a.name, "size_in_bytes": len(a.data),
                   "url": f"{api}/{a.id}", "archive_download_url": f"{api}/{a.id}/zip",
-                  "expired": a.expired, "created_at": _iso(run.created),
-                  "expires_at": _iso(run.created + 90 * 86400),
+                  "expired": a.expired, "created_at": iso(run.created),
+                  "expires_at": iso(run.created + 90 * 86400),
                   "workflow_run": {"id": run.id, "head_branch": run.branch, "head_sha": run.sha}}
                  for a in self._visible(run) if query.get("name", a.name) == a.name]
         return self._page(path, query, "artifacts", shown)
 
     def _artifact_zip(self, artifact: _Artifact, path: str, query: Query,
-                      body: Any) -> ActionsReply:
+                      body: Any) -> Reply:
         if artifact.expired:
             return _error(410, "Artifact has expired")
         return self._redirect(artifact.data, "application/zip")
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _redirect(self, data: bytes, content_type: str) -> ActionsReply:
-        token = secrets.token_hex(12)
-        expires = self.clock() + self.url_ttl_s
-        self._blobs[token] = (data, content_type, expires)
-        location = f"{self.blob_url}/blob/{token}?se={_iso(expires)}&sp=r&sig={token[:8]}"
-        return ActionsReply(302, None, {"Location": location})
+    def _redirect(self, data: bytes, content_type: str) -> Reply:
+        return Reply(302, None, {"Location": self.blobs.link(data, content_type, self.url_ttl_s)})
 
     def _page(self, path: str, query: Query, key: str,
-              items: list[dict[str, Any]]) -> ActionsReply:
+              items: list[dict[str, Any]]) -> Reply:
         per_page = min(max(int(query.get("per_page", "30")), 1), 100)
         page = max(int(query.get("page", "1")), 1)
         last = max(math.ceil(len(items) / per_page), 1)
@@ -395,28 +325,8 @@ class ActionsSim:
         links = [link(page + 1, "next"), link(last, "last")] if page < last else []
         links += [link(page - 1, "prev"), link(1, "first")] if page > 1 else []
         chunk = items[(page - 1) * per_page:page * per_page]
-        return ActionsReply(200, {"total_count": len(items), key: chunk},
-                            {"Link": ", ".join(links)} if links else {})
-
-    def serve_blob(self, method: str, target: str,
-                   headers: dict[str, str]) -> tuple[int, str, bytes]:
-        """Answer the redirect host: (status, content type, body)."""
-        with self._lock:
-            self.blob_requests.append(HostRequest(method, target, headers))
-            if "authorization" in headers:  # as S3 and Azure do: the signature is the auth
-                return 400, "text/plain", b"Only one auth mechanism allowed"
-            match = re.fullmatch(r"/blob/([0-9a-f]+)", urlsplit(target).path)
-            found = self._blobs.get(match.group(1)) if match else None
-            if found is None or method != "GET":
-                return 404, "text/plain", b"BlobNotFound"
-            data, content_type, expires = found
-            if self.clock() > expires:
-                return 403, "text/plain", b"AuthenticationFailed: Signed expiry time has passed"
-            return 200, content_type, data
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Reply(200, {"total_count": len(items), key: chunk},
+                     {"Link": ", ".join(links)} if links else {})
 
 
 def _zip(files: Mapping[str, bytes]) -> bytes:
@@ -426,25 +336,3 @@ def _zip(files: Mapping[str, bytes]) -> bytes:
             archive.writestr(name, data)
     return buffer.getvalue()
 
-
-class _BlobHandler(BaseHTTPRequestHandler):
-    sim: ActionsSim  # set on the subclass made in ActionsSim.start
-    server_version = "FakeBlobStore/1"
-
-    def _serve(self) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            status, content_type, data = self.sim.serve_blob(self.command, self.path, headers)
-        except Exception as exc:  # a simulator bug must reach the test, not hang it
-            status, content_type = 500, "application/json"
-            data = json.dumps({"message": f"simulator error: {exc!r}"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read sim.blob_requests instead

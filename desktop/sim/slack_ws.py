@@ -1,17 +1,13 @@
-"""The Socket Mode half of the Slack stand-in: RFC 6455 framing, the link hub, envelopes.
+"""The Socket Mode half of the Slack stand-in: tickets, live WebSocket links, envelopes, acks.
 
 Follows https://docs.slack.dev/apis/events-api/using-socket-mode/ (hello, envelopes, acks,
-``disconnect``), the payload pages under https://docs.slack.dev/reference/ (events,
-slash commands, ``block_actions``) and RFC 6455 (opening handshake with ``Sec-WebSocket-Accept``, masked
-client frames, unmasked server frames, ping/pong, close). Standard library only: the hub
-runs each accepted WebSocket inside the HTTP handler thread that upgraded it.
+``disconnect``). Each link runs inside the HTTP handler thread that upgraded it
+(``desktop/sim/slack_server.py``); the frames are ``desktop/sim/websocket.py``'s.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import secrets
 import socket
@@ -20,88 +16,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
-__all__ = ["Ack", "Envelopes", "LoopbackServer", "SocketModeHub", "accept_key", "encode_frame",
-           "new_id", "read_frame"]
+from desktop.sim.slack_envelopes import new_id
+from desktop.sim.websocket import (
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    Stream,
+    encode_frame,
+    read_frame,
+)
 
-# (status, JSON-able or bytes reply, extra headers) for (path with query, lower-case headers, body)
-Route = Callable[[str, dict[str, str], bytes], tuple[int, Any, dict[str, str]]]
-Record = Callable[[str, str, dict[str, str], dict[str, Any], int], None]
-
-_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
-
-def accept_key(key: str) -> str:
-    """The ``Sec-WebSocket-Accept`` value for a client's ``Sec-WebSocket-Key`` (RFC 6455 4.2.2)."""
-    return base64.b64encode(hashlib.sha1((key + _GUID).encode("ascii")).digest()).decode("ascii")
-
-
-def encode_frame(opcode: int, payload: bytes, *, mask: bool = False) -> bytes:
-    """One final frame. Servers never mask (RFC 6455 5.1); clients always do."""
-    head = bytes([0x80 | opcode])
-    size = len(payload)
-    bit = 0x80 if mask else 0
-    if size < 126:
-        head += bytes([bit | size])
-    elif size < 65536:
-        head += struct.pack("!BH", bit | 126, size)
-    else:
-        head += struct.pack("!BQ", bit | 127, size)
-    if not mask:
-        return head + payload
-    key = secrets.token_bytes(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-def new_id() -> str:
-    """An envelope id shaped like Slack's (a UUID)."""
-    raw = secrets.token_hex(16)
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-
-
-class Stream(Protocol):
-    """The reading side of a socket (``socket.makefile("rb")``, a handler's ``rfile``)."""
-
-    def read(self, size: int, /) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-def _read_exact(stream: Stream, size: int) -> bytes:
-    data = stream.read(size) if size else b""
-    if len(data) != size:
-        raise EOFError("the peer closed the connection")
-    return data
-
-
-def read_frame(stream: Stream, *, from_client: bool = False) -> tuple[int, bytes]:
-    """(opcode, unmasked payload) of the next message, joining continuation frames.
-    ``from_client``: an unmasked frame is a protocol error (RFC 6455 5.1), ValueError."""
-    opcode, parts = -1, []
-    while True:
-        b1, b2 = _read_exact(stream, 2)
-        if from_client and not b2 & 0x80:
-            raise ValueError("unmasked frame from a client")
-        size = b2 & 0x7F
-        if size == 126:
-            size = struct.unpack("!H", _read_exact(stream, 2))[0]
-        elif size == 127:
-            size = struct.unpack("!Q", _read_exact(stream, 8))[0]
-        key = _read_exact(stream, 4) if b2 & 0x80 else b""
-        data = _read_exact(stream, size)
-        if key:
-            data = bytes(b ^ key[i % 4] for i, b in enumerate(data))
-        if b1 & 0x0F >= OP_CLOSE:  # control frames may arrive between fragments
-            return b1 & 0x0F, data
-        if b1 & 0x0F != OP_CONT:
-            opcode = b1 & 0x0F
-        parts.append(data)
-        if b1 & 0x80:
-            return opcode, b"".join(parts)
+__all__ = ["Ack", "SocketModeHub"]
 
 
 @dataclass(frozen=True)
@@ -314,162 +242,3 @@ class SocketModeHub:
         for link in links:
             link.done.wait(timeout)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server_side: LoopbackServer
-    protocol_version = "HTTP/1.1"  # RFC 6455 wants an HTTP/1.1 101 answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the recorded calls instead."""
-
-    def do_GET(self) -> None:
-        if urlsplit(self.path).path == "/link/":
-            self.server_side.upgrade(self)
-        else:
-            self._answer(b"")
-
-    def do_POST(self) -> None:
-        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-    def _answer(self, body: bytes) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, reply, extra = self.server_side.route(self.path, headers, body)
-        raw = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
-        self.send_response(status)
-        ctype = "text/plain" if isinstance(reply, bytes) else "application/json; charset=utf-8"
-        for name, value in {"Content-Type": ctype, "Content-Length": str(len(raw)),
-                            **extra}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(raw)
-
-
-class LoopbackServer:
-    """127.0.0.1 on a free port: HTTP goes to ``route``; ``GET /link/?ticket=`` upgrades to
-    a Socket Mode link on ``hub`` (the attempt is passed to ``record`` as ``websocket``)."""
-
-    def __init__(self, *, route: Route, record: Record, hub: SocketModeHub) -> None:
-        self.route, self.record, self.hub = route, record, hub
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        handler = type("Handler", (_Handler,), {"server_side": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = False  # server_close() joins every handler thread
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-slack", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Close every WebSocket, stop serving and join all server threads."""
-        if self._server is not None:
-            self.hub.close_all()
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "the Slack stand-in is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def upgrade(self, handler: _Handler) -> None:
-        """The RFC 6455 opening handshake, then the link runs in this handler thread."""
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        ticket = parse_qs(urlsplit(handler.path).query).get("ticket", [""])[-1]
-        key = headers.get("sec-websocket-key", "")
-        if headers.get("upgrade", "").lower() != "websocket" or not key:
-            status = 400
-        else:
-            status = 101 if self.hub.take_ticket(ticket) else 401
-        self.record("websocket", handler.path, headers, {"ticket": ticket}, status)
-        handler.close_connection = True
-        if status != 101:
-            handler.send_response(status)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return
-        handler.send_response(101, "Switching Protocols")
-        handler.send_header("Upgrade", "websocket")
-        handler.send_header("Connection", "Upgrade")
-        handler.send_header("Sec-WebSocket-Accept", accept_key(key))
-        handler.end_headers()
-        self.hub.run_link(handler.connection, handler.rfile, handler.path)
-
-
-@dataclass(frozen=True)
-class Envelopes:
-    """Socket Mode envelopes for one app, shaped as Slack sends them."""
-
-    team_id: str
-    app_id: str
-    bot_user_id: str
-    verification: str = "fake-verification-token"  # Slack's legacy per-app token
-
-    def events_api(self, event: dict[str, Any]) -> dict[str, Any]:
-        """An ``event_callback`` envelope ("Events API", events-api/#callback-field)."""
-        return {"envelope_id": new_id(), "type": "events_api", "accepts_response_payload": False,
-                "retry_attempt": 0, "retry_reason": "", "payload": {
-                    "token": self.verification, "team_id": self.team_id,
-                    "api_app_id": self.app_id, "event": event, "type": "event_callback",
-                    "event_id": "Ev" + new_id().replace("-", "")[:10].upper(),
-                    "event_time": int(time.time()), "is_ext_shared_channel": False,
-                    "authorizations": [{"enterprise_id": None, "team_id": self.team_id,
-                                        "user_id": self.bot_user_id, "is_bot": True,
-                                        "is_enterprise_install": False}]}}
-
-    def message_event(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        """An ``app_mention`` or ``message`` event envelope for a person's message."""
-        event = {"type": kind, "user": message["user"], "text": message["text"],
-                 "ts": message["ts"], "channel": message["channel"], "event_ts": message["ts"],
-                 "team": self.team_id, "client_msg_id": new_id(), **extra}
-        if message.get("thread_ts"):
-            event["thread_ts"] = message["thread_ts"]
-        return self.events_api(event)
-
-    def slash_command(self, *, user: str, user_name: str, channel: str, command: str,
-                      text: str, response_url: str, trigger_id: str) -> dict[str, Any]:
-        """A ``slash_commands`` envelope ("Implementing slash commands")."""
-        return {"envelope_id": new_id(), "type": "slash_commands",
-                "accepts_response_payload": True, "payload": {
-                    "token": self.verification, "team_id": self.team_id,
-                    "team_domain": "fake-team", "channel_id": channel,
-                    "channel_name": channel.lower(), "user_id": user, "user_name": user_name,
-                    "command": command, "text": text, "api_app_id": self.app_id,
-                    "is_enterprise_install": "false", "response_url": response_url,
-                    "trigger_id": trigger_id}}
-
-    def block_actions(self, *, user: str, user_name: str, channel: str,
-                      message: dict[str, Any], action_id: str, value: str, action_ts: str,
-                      response_url: str, trigger_id: str) -> dict[str, Any]:
-        """An ``interactive`` envelope with a ``block_actions`` payload for a button press
-        (reference/interaction-payloads/block_actions-payload)."""
-        action: dict[str, Any] = {"action_id": action_id, "block_id": "", "value": value,
-                                  "type": "button", "action_ts": action_ts,
-                                  "text": {"type": "plain_text", "text": action_id}}
-        for block in message.get("blocks") or []:
-            for element in block.get("elements") or [block.get("accessory") or {}]:
-                if element.get("action_id") == action_id:
-                    action.update(block_id=block.get("block_id", ""),
-                                  type=element.get("type", "button"),
-                                  text=element.get("text", action["text"]))
-        container = {"type": "message", "message_ts": message["ts"], "channel_id": channel,
-                     "is_ephemeral": False}
-        if "thread_ts" in message:
-            container["thread_ts"] = message["thread_ts"]
-        return {"envelope_id": new_id(), "type": "interactive",
-                "accepts_response_payload": False, "payload": {
-                    "type": "block_actions", "token": self.verification,
-                    "user": {"id": user, "username": user_name, "name": user_name,
-                             "team_id": self.team_id},
-                    "api_app_id": self.app_id, "container": container,
-                    "trigger_id": trigger_id, "team": {"id": self.team_id, "domain": "fake-team"},
-                    "enterprise": None, "is_enterprise_install": False,
-                    "channel": {"id": channel, "name": channel.lower()}, "message": message,
-                    "state": {"values": {}}, "response_url": response_url,
-                    "actions": [action]}}

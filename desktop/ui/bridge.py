@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.app.device_watch import DeviceChoice, IosDevices, watch_devices
-from desktop.app.reinstall import install_change
-from desktop.app.screens import PhoneScreen, change_screen, device_screen
 from desktop.app.services import Services
 from desktop.core.build_events import Installed
 from desktop.core.errors import UsageError
@@ -28,7 +25,11 @@ from desktop.core.review import Review
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
 
+# Device watching, reinstalling and screenshots (the adb and iOS adapters) load when first
+# used, after the window is complete: none of them is needed to list the history.
 if TYPE_CHECKING:
+    from desktop.app.device_watch import DeviceChoice
+    from desktop.app.screens import PhoneScreen
     from desktop.app.slack.serve import SlackServer
 
 __all__ = ["Bridge"]
@@ -188,6 +189,8 @@ class Bridge(QObject):
         Esc cancels it; quitting cancels it too (journalled, the change rests again). None
         when the change is already busy here.
         """
+        from desktop.app.reinstall import install_change
+
         if self.is_active(change_id):
             self.message.emit("warning", self.tr("change {id} is busy; wait or cancel it")
                               .format(id=change_id))
@@ -211,9 +214,13 @@ class Bridge(QObject):
                 "HONK_DEVICE_WATCH", "1") == "0":
             return
         backoff = float(self.services.env.get("HONK_RETRY_BACKOFF_S", "0.5"))
-        self._device_watch = self._spawn(watch_devices(
-            self.services.installers.android, self._on_devices,
-            ios=IosDevices() if ios else None, backoff_s=(max(backoff, 0.05), 30.0)))
+        self._device_watch = self._spawn(self._watch_devices(ios, max(backoff, 0.05)))
+
+    async def _watch_devices(self, ios: bool, backoff_s: float) -> None:
+        from desktop.app.device_watch import IosDevices, watch_devices
+
+        await watch_devices(self.services.installers.android, self._on_devices,
+                            ios=IosDevices() if ios else None, backoff_s=(backoff_s, 30.0))
 
     # -- Slack -------------------------------------------------------------------------
     @property
@@ -297,6 +304,8 @@ class Bridge(QObject):
     async def phone_screen(self, change_id: str | None, serial: str | None) -> PhoneScreen:
         """What the phone shows now: the device ``change_id`` went to (``serial`` overrides
         it), else ``serial``. A device problem comes back as the screen's ``reason``."""
+        from desktop.app.screens import change_screen, device_screen
+
         installers = self.services.installers
         if change_id and change_id in self.views:
             return await change_screen(self.services.context, installers, change_id, serial)

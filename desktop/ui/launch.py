@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from desktop.app.services import Services
     from desktop.demo.environment import DemoEnvironment
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from desktop.ui.phone_window import PhoneWindow
 
 __all__ = ["demo_main", "exit_after_first_paint", "main", "open_phone_window", "open_window",
-           "run_gui"]
+           "run_gui", "show_running"]
 
 DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
 FIRST_PAINT_WAIT_MS = 500  # without a display that paints, start anyway after this
@@ -97,9 +97,13 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
         window.finished.connect(finish)
         app.aboutToQuit.connect(finish)
         if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
-            print(f"HONK_READY {time.time():.6f}", flush=True)
+            print(f"HONK_READY {time.time():.6f} {time.process_time():.6f}", flush=True)
             window.request_quit()
         else:
+            if demo is None:  # a second `honk` for this home now brings this window forward
+                from desktop.ui.single_instance import ActivationServer
+
+                ActivationServer(services.home, window.show_window, window).listen()
             await warm_up(services)
         await done
     finally:
@@ -145,14 +149,15 @@ async def warm_up(services: Services) -> None:
         await asyncio.sleep(0)
 
 
-async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S) -> int:
+async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S, *,
+                    remote_build: bool = False) -> int:
     """`honk demo`: the window on the demo's stand-ins and its throw-away HONK_HOME (never
     the person's); everything the demo started is stopped and deleted on quit."""
     import asyncio
 
     from desktop.demo.environment import DemoEnvironment
 
-    demo = DemoEnvironment(pace_s=pace_s)
+    demo = DemoEnvironment(pace_s=pace_s, remote_build=remote_build)
     await asyncio.to_thread(demo.__enter__)  # copies a repo, starts adb: blocking work
     try:
         return await main(window, demo.env, demo=demo)
@@ -161,12 +166,13 @@ async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S) -> int:
 
 
 def exit_after_first_paint(window: QWidget) -> None:
-    """Opt-in start-up probe (bench/startup.py): print ``HONK_FIRST_PAINT <unix time>`` once
-    the window's first paint is done; :func:`main` prints ``HONK_READY`` once the window is
-    complete, then quits normally."""
+    """Opt-in start-up probe (bench/startup.py): print ``HONK_FIRST_PAINT <unix time> <CPU
+    seconds>`` once the window's first paint is done; :func:`main` prints ``HONK_READY`` (the
+    same fields) once the window is complete, then quits normally."""
     from desktop.ui.first_paint import after_first_paint
 
-    after_first_paint(window, lambda: print(f"HONK_FIRST_PAINT {time.time():.6f}", flush=True))
+    after_first_paint(window, lambda: print(
+        f"HONK_FIRST_PAINT {time.time():.6f} {time.process_time():.6f}", flush=True))
 
 
 def paint_frame(home: Path | None) -> tuple[MainWindow, QSettings | None]:
@@ -188,60 +194,80 @@ def paint_frame(home: Path | None) -> tuple[MainWindow, QSettings | None]:
     return window, settings
 
 
-def run_gui(*, demo: bool = False) -> int:
+def show_running(home: Path, busy: str) -> int:
+    """Another Honk holds ``home``: ask it to show its window (0), or, when it does not
+    answer, say so (1)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.ui.single_instance import activate_running
+
+    if activate_running(home):
+        print(f"Honk is already running for {home}: its window is in front now.",
+              file=sys.stderr)
+        return 0
+    QMessageBox.warning(None, "Honk", busy)
+    return 1
+
+
+def run_gui(*, demo: bool = False, demo_remote_build: bool = False) -> int:
     """Start Qt and paint the window's frame; then, on a qasync loop, load the rest and run
-    :func:`main` (or :func:`demo_main`)."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    :func:`main` (or :func:`demo_main`). One Honk per home: a second launch for the same
+    home shows the first one's window and leaves. ``demo_remote_build``: the demo builds on
+    its loopback GitHub Actions."""
+    from PySide6.QtWidgets import QApplication
 
     from desktop.app.errors import AppLock, LockBusy
     from desktop.app.home import default_home
-    from desktop.ui.gc_guard import MainThreadCollector
-    from desktop.ui.icons import icon, stylesheet
     from desktop.ui.pyside_fix import protect_none
 
     protect_none()  # before any Qt work: PySide6 6.12 on 3.11 would abort after ~5,000 calls
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
+    if demo:  # the demo's home is made by the demo; it never locks the person's
+        return _run_app(app, None, demo=True, remote_build=demo_remote_build)
+    home = default_home(os.environ)
+    home.mkdir(parents=True, exist_ok=True)
+    app_lock = AppLock(home)
+    try:
+        app_lock.acquire()
+    except LockBusy as exc:
+        return show_running(home, str(exc))
+    try:
+        return _run_app(app, home, demo=False)
+    finally:
+        app_lock.release()
+
+
+def _run_app(app: QApplication, home: Path | None, *, demo: bool,
+             remote_build: bool = False) -> int:
+    from desktop.ui.gc_guard import MainThreadCollector
+    from desktop.ui.icons import icon, stylesheet
+    from desktop.ui.theme import SchemeFollower
+
     app.setApplicationName("Honk")
     app.setOrganizationName("Honk")
     app.setDesktopFileName("honk")
     app.setWindowIcon(icon("honk"))
     app.setQuitOnLastWindowClosed(False)  # closing the window leaves agents running in the tray
     app.setStyleSheet(stylesheet())
-    from desktop.ui.theme import SchemeFollower
-
     SchemeFollower(app)  # light or dark as the OS says, switching live (owned by the app)
     install_excepthook()
     collector = MainThreadCollector(app)  # Qt objects must never be freed by a worker thread
-    app_lock = None
     try:
-        home = None
-        if not demo:  # the demo's home is made by the demo; it never locks the person's
-            home = default_home(os.environ)
-            home.mkdir(parents=True, exist_ok=True)
-            app_lock = AppLock(home)
-            try:
-                app_lock.acquire()
-            except LockBusy as exc:  # one window per Honk home; a second says so and leaves
-                QMessageBox.warning(None, "Honk", str(exc))
-                app_lock = None
-                return 1
         window, settings = paint_frame(home)
-        import asyncio
+        import asyncio  # after the first paint: see paint_frame
         import logging
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
         import qasync
 
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
             try:
-                return runner.run(demo_main(window) if demo else main(window, None, settings))
+                return runner.run(demo_main(window, remote_build=remote_build) if demo
+                                  else main(window, None, settings))
             except asyncio.CancelledError:
                 return 0
     finally:
-        if app_lock is not None:
-            app_lock.release()
         collector.stop()

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
     from desktop.app.services import Services
     from desktop.ui.notifier import Notifications
-    from desktop.ui.settings_dialog import Preferences, SettingsDialog
+    from desktop.ui.preferences import Preferences
+    from desktop.ui.settings_dialog import SettingsDialog
 
 __all__ = ["DialogIntents", "DialogWindow"]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from desktop.ui.changes_list import ChangesList
     from desktop.ui.composer import Composer
     from desktop.ui.diff_view import DiffView
-    from desktop.ui.settings_dialog import Preferences
+    from desktop.ui.preferences import Preferences
 
 __all__ = ["LaidOutWindow", "restore_layout", "save_layout"]
 

@@ -1,54 +1,43 @@
 """The real adb, isolated: a private adb server and virtual devices connected to it.
 
-Fixtures: ``adb_server`` (its own port, HOME, no mDNS or emulator scan; killed in
-teardown), ``device_factory`` (start more virtual devices), ``virtual_device`` (one
-device, already `adb connect`-ed and online). A small real APK: ``stand_ins.write_apk``.
+Fixtures: ``adb_server`` (the sim's ``PrivateAdbServer``: its own port, HOME, no mDNS or
+emulator scan; killed in teardown), ``device_factory`` (start more virtual devices),
+``virtual_device`` (one device, already `adb connect`-ed and online). A small real APK:
+``stand_ins.write_apk``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import adbutils
 import pytest
 
 from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.adb_thread import DeviceThread
-from desktop.sim.stand_ins import free_port
+from desktop.sim.private_adb import PrivateAdbError, PrivateAdbServer
 
 
-@dataclass
 class AdbServer:
-    """A private adb server: pass ``port`` and ``env`` to whatever talks to it."""
+    """A private adb server as the tests use it: pass ``port`` and ``env`` to whatever talks
+    to it; ``run`` answers adb's CompletedProcess, whatever its exit status."""
 
-    port: int
-    env: dict[str, str]
-    adb: str = field(default_factory=adbutils.adb_path)
+    def __init__(self, server: PrivateAdbServer) -> None:
+        self.server = server
+        self.port, self.adb = server.port, server.adb
+        self.env = {**server.base_env, **server.server_env}
 
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.adb, "-P", str(self.port), *args], env=self.env, capture_output=True,
-            text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
-        )
+        return self.server.call(*args, timeout=timeout)
 
     def state(self, serial: str) -> str | None:
-        for line in self.run("devices").stdout.splitlines()[1:]:
-            name, _, state = line.partition("\t")
-            if name == serial:
-                return state
-        return None
+        return self.server.state(serial)
 
     def wait_state(self, serial: str, want: str | None, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while (now := self.state(serial)) != want:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{serial} is {now!r}, expected {want!r}")
-            time.sleep(0.05)
+        self.server.wait_state(serial, want, timeout)
 
     def connect(self, device: VirtualAdbDevice, want: str = "device") -> str:
         out = self.run("connect", device.address)
@@ -58,29 +47,15 @@ class AdbServer:
         return device.address
 
 
-def _make_server(tmp_path: Path) -> AdbServer:
-    home = tmp_path / "adb-home"
-    home.mkdir()
-    port = free_port()
-    env = {
-        **os.environ, "HOME": str(home), "ADB_MDNS": "0", "ADB_EMU": "0",
-        "ANDROID_ADB_SERVER_PORT": str(port),
-        # No USB here: the libusb backend would spend 3 s looking for devices at start.
-        "ADB_LIBUSB": "0", "TMPDIR": str(tmp_path),  # TMPDIR: where the server logs
-    }
-    server = AdbServer(port=port, env=env)
-    started = server.run("start-server")
-    assert started.returncode == 0, started
-    return server
-
-
 @pytest.fixture
 def adb_server(tmp_path: Path) -> Iterator[AdbServer]:
-    server = _make_server(tmp_path)
+    server = PrivateAdbServer(tmp_path, os.environ)
+    server.start()
     try:
-        yield server
+        yield AdbServer(server)
     finally:
-        server.run("kill-server")  # the server daemonizes and would outlive the test
+        with contextlib.suppress(PrivateAdbError):
+            server.close()  # the server daemonizes and would outlive the test
 
 
 DeviceFactory = Callable[..., tuple[VirtualAdbDevice, DeviceThread]]

@@ -23,7 +23,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from desktop.sim.slack import FakeSlack
-from desktop.sim.slack_ws import (
+from desktop.sim.websocket import (
     OP_CLOSE,
     OP_PING,
     OP_PONG,

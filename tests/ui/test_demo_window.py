@@ -25,9 +25,11 @@ def _collect_on_the_loop_thread() -> Iterator[None]:
     gc.collect()  # Qt objects must die on this thread, not in a worker's collection
 
 
-async def test_demo_window_is_labelled_and_prefilled(tmp_path: Path, qapp: QApplication) -> None:
+@pytest.mark.parametrize("remote_build", [False, True], ids=["local-build", "remote-build"])
+async def test_demo_window_is_labelled_and_prefilled(tmp_path: Path, qapp: QApplication,
+                                                     remote_build: bool) -> None:
     qapp.setQuitOnLastWindowClosed(False)
-    demo = DemoEnvironment(pace_s=0.0)
+    demo = DemoEnvironment(pace_s=0.0, remote_build=remote_build)
     await asyncio.to_thread(demo.__enter__)
     root = demo.root
     try:
@@ -61,6 +63,13 @@ async def test_demo_window_is_labelled_and_prefilled(tmp_path: Path, qapp: QAppl
             await wait_until(lambda: p.review is not None and p.approve_button.isEnabled(), 30,
                              "the change approvable with every gate met")
             assert "Honk Demo Phone" in p.fields["installed"].text()
+            if remote_build:  # `honk demo --remote-build`: built by the Actions run, not here
+                assert demo.actions is not None
+                evidence = p.review.evidence
+                built = demo.actions.built_for(evidence.commit or "")
+                assert built is not None and built.ok and evidence.on_device
+                assert evidence.installed is not None
+                assert built.sha256 == evidence.installed.artifact_sha256
             assert p.fields["judge"].text().startswith("judge: approve")
             commit = p.review.evidence.commit
             p.approve_button.click()

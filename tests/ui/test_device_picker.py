@@ -13,10 +13,11 @@ from PySide6.QtGui import QStandardItemModel
 
 from desktop.app.device_watch import DeviceChoice
 from desktop.app.services import Services, build_services
+from desktop.sim.stand_ins import free_port
 from desktop.ui.bridge import Bridge
 from desktop.ui.composer import Composer
 from desktop.ui.live_wiring import connect_devices
-from tests.helpers.adb import AdbServer, DeviceFactory, free_port
+from tests.helpers.adb import AdbServer, DeviceFactory
 from tests.ui.conftest import wait_until
 
 
