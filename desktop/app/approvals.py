@@ -7,6 +7,7 @@ retry after a crash finds the commit already merged and records that, never merg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,11 +32,12 @@ if TYPE_CHECKING:
     from desktop.app.changes import ChangeService
     from desktop.app.context import AppContext
     from desktop.core.approval import Evidence
+    from desktop.core.audit import StoredRecord
 
 # git, the merge routes and the audit records are imported where they are used (lazy for
 # start-up): the window imports this module before any change is approved.
 
-__all__ = ["ApprovalService", "Review", "bound_commit", "merge_summary"]
+__all__ = ["ApprovalService", "Review", "bound_commit", "merge_summary", "retry_reason"]
 
 
 class ApprovalService:
@@ -100,7 +102,8 @@ class ApprovalService:
                              "Nothing was merged.")
         # A retry after a cut merge: the person's approval of this very commit is on record
         # already, so the retry only finishes its merge (approval is idempotent per commit).
-        standing = standing_approval(self.audit.find(view.id), view.id, commit)
+        records = self.audit.find(view.id)
+        standing = standing_approval(records, view.id, commit)
         if standing is None:
             if review.gates.unmet and not override:
                 raise UsageError(
@@ -115,7 +118,7 @@ class ApprovalService:
         if standing is None:
             overriding = override and bool(review.gates.unmet)
             self._audit(view, evidence, actor, "override" if overriding else "approved",
-                        reason=reason or None)
+                        reason=retry_reason(records, commit, reason) or None)
             emit(Approved(change=view.id, commit=commit, actor=actor,
                           artifact_sha256=evidence.artifact.sha256 if evidence.artifact else None,
                           override=overriding, unmet_gates=review.gates.unmet, reason=reason))
@@ -239,6 +242,18 @@ class ApprovalService:
             judge_verdict=f"{verdict.verdict}: {verdict.summary}" if verdict else None,
             merge_result=merge_result, reason=reason,
         ))
+
+
+def retry_reason(records: Sequence[StoredRecord], commit: str, reason: str) -> str:
+    """The audit reason of an approval: the person's ``reason``, led by a note naming the
+    failed merge it retries when the change's last record is a failed merge of this very
+    ``commit``. The failed merge closed the first approval; approving again is a second
+    decision (gates checked again), and the note says it is about the same commit."""
+    last = records[-1].record if records else None
+    if last is None or last.action != "merge_failed" or last.commit_sha != commit:
+        return reason
+    note = f"approved again after the failed merge (audit record {records[-1].seq})"
+    return f"{note}: {reason}" if reason.strip() else note
 
 
 def merge_summary(merged: Merged) -> str:

@@ -15,7 +15,7 @@ from desktop.app.inputs import read_config
 from desktop.app.keyring_wait import prepare_run_watched
 from desktop.app.pipeline_steps import pipeline_steps
 from desktop.core.errors import UsageError
-from desktop.core.events import ChangeFinished, Notice, RevisionRequested, RunAttached
+from desktop.core.events import Notice, RevisionRequested, RunAttached
 from desktop.core.stages import ChangeState, Stage
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from desktop.core.pipeline import ChangeContext, Step
     from desktop.core.state import ChangeView
 
-__all__ = ["reject_locked", "reopen", "resume_locked", "revise_locked", "run_locked"]
+__all__ = ["reopen", "resume_locked", "revise_locked", "run_locked"]
 
 
 async def run_locked(
@@ -138,28 +138,3 @@ async def revise_locked(app: AppContext, change_id: str, text: str) -> ChangeSta
     app.bus.emit(RevisionRequested(change=view.id, message=text))
     return await run_locked(app, ctx, workspace, worktree)
 
-
-def reject_locked(app: AppContext, change_id: str, reason: str) -> None:
-    """Remove the worktree and branch and record the rejection."""
-    from desktop.adapters.git.workspace import GitWorkspace
-
-    view = app.view(change_id, owner=True)
-    if view.state.is_running:
-        raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
-    if view.state is ChangeState.MERGED:
-        raise UsageError(f"change {view.id} is already merged")
-    workspace = GitWorkspace.open(Path(view.repo), app.worktrees)
-    try:
-        worktree = workspace.attach(
-            Path(view.worktree), view.branch, view.base, view.base_commit
-        )
-        workspace.remove(worktree, delete_branch=True)
-    except Exception as exc:  # already gone: rejecting still records the decision
-        app.bus.emit(
-            Notice(change=view.id, level="warning", message=f"worktree already gone: {exc}")
-        )
-    app.bus.emit(
-        ChangeFinished(
-            change=view.id, state=ChangeState.REJECTED.value, reason=reason or "rejected"
-        )
-    )

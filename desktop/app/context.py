@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from desktop.adapters.process.ledger import ProcessLedger
     from desktop.adapters.process.loop_priority import LoopShare
     from desktop.adapters.store.journal import ChangeJournal
+    from desktop.app.warmup import WarmUpStep
     from desktop.core.bus import EventBus
     from desktop.core.config import DeviceConfig, HonkConfig
     from desktop.core.pipeline import ChangeContext, Step
@@ -100,29 +101,41 @@ class AppContext:
 
     # -- warming up and closing -----------------------------------------------------------
     def warm_up(self) -> None:
-        """Do now, on this thread, the one-off work of a first run: import the adapters, the
-        SDK (and what its client and first request import), the keyring's backends, and
-        make the API client. Idempotent.
+        """Do now, on this thread, the one-off work of a first run: import the adapters and
+        the SDKs (and what the client and first request import), load the keyring's
+        backends and make the API client. Idempotent, and nothing to do once a warm-up took
+        the steps (:func:`desktop.app.warmup.warm_up` may be at them on a worker thread).
 
-        Call it on the main thread when a pause does not matter (the window once shown,
-        before any change runs): imports must not run in worker threads (CPython 3.11's
-        compiler is not thread-safe) and, left to the first run, they stall the loop.
+        It blocks, on the keyring too: call it where a pause does not matter (the CLI, a
+        benchmark). Where a loop must stay responsive (the window once shown, the Slack
+        server), ``await desktop.app.warmup.warm_up(context)`` instead.
         """
         for step in self.warm_up_steps():
             step()
 
-    def warm_up_steps(self) -> list[Callable[[], None]]:
-        """:meth:`warm_up` as separate steps (empty once warm), so a window can handle
-        input between them instead of freezing for the whole second it takes."""
-        if self._warm:
+    def warm_up_steps(self, repos: Iterable[Path] | None = None) -> list[WarmUpStep]:
+        """:meth:`warm_up` as separate steps, the long ones marked ``off_loop``, so a window
+        can handle input between them instead of freezing for the seconds they take. Handed
+        out once: then empty, as whoever took them does the warm-up.
+
+        ``repos``: the repositories the person is about to change (a window's chosen one);
+        with those of the latest changes, their ``[agent] engine`` says whether to import
+        Claude Code's SDK too.
+        """
+        if self._warm:  # not under _lock: client() holds it while the keyring answers
             return []
+        self._warm = True
         # Lazy for start-up: the warm-up names every heavy module the first run needs.
-        from desktop.app.warmup import warm_up_steps
+        from desktop.app.warmup import RECENT_CHANGES, configured_engines, recent_repos
+        from desktop.app.warmup import warm_up_steps as steps
 
-        def done() -> None:
-            self._warm = True
+        named = list(repos or ())
 
-        return [*warm_up_steps(self.client), done]
+        def engines() -> set[str]:  # blocking (SQLite, honk.toml): run off the loop
+            recent = recent_repos(self.journal.changes(RECENT_CHANGES))
+            return configured_engines([*named, *recent])
+
+        return steps(self.client, engines)
 
     def prepare_run(self) -> None:
         """The I/O a run needs before its first step (key, client, secret values), made in

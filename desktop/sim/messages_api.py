@@ -247,46 +247,62 @@ class ScriptedMessagesAPI:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked SSE, like the real API
     server: _Server
+    # The request being answered: its (body, key), recorded as its headers go out, before
+    # the client can see any of the answer (a test reading the record after its answer
+    # arrived must find it). None once recorded.
+    _pending: tuple[Any, str | None] | None = None
+    _status = 0
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: requests are recorded instead
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        super().send_response(code, message)
+
+    def end_headers(self) -> None:
+        if self._pending is not None:
+            (body, key), self._pending = self._pending, None
+            self._record_request(body, key, self._status)
+        super().end_headers()
 
     # --- dispatch ----------------------------------------------------------------
 
     def do_GET(self) -> None:
         self._read_body()
+        self._pending = (None, None)
         api = self.server.api
         path = self.path.split("?", 1)[0]
         if path == "/v1/models":
-            status = self._answer_auth() or self._send_json(200, models_page(api.models))
+            if not self._answer_auth():
+                self._send_json(200, models_page(api.models))
         elif path.startswith("/v1/models/") and path[len("/v1/models/") :] in api.models:
-            model = path[len("/v1/models/") :]
-            status = self._answer_auth() or self._send_json(200, model_info(model))
+            if not self._answer_auth():
+                self._send_json(200, model_info(path[len("/v1/models/") :]))
         else:
-            status = self._send_error(404, "not_found_error", f"GET {path}: no such endpoint")
-        self._record_request(None, None, status)
+            self._send_error(404, "not_found_error", f"GET {path}: no such endpoint")
 
     def do_POST(self) -> None:
         raw = self._read_body()
         path = self.path.split("?", 1)[0]
-        body: Any = None
-        key: str | None = None
+        self._pending = (None, None)
         if path == COUNT_TOKENS_PATH:
             body = _json_or_none(raw)
-            status = self._answer_auth() or self._send_json(200, count_tokens(body))
+            self._pending = (body, None)
+            if not self._answer_auth():
+                self._send_json(200, count_tokens(body))
         elif path != "/v1/messages":
-            status = self._send_error(404, "not_found_error", f"POST {path}: no such endpoint")
-        elif not (status := self._answer_auth()):
+            self._send_error(404, "not_found_error", f"POST {path}: no such endpoint")
+        elif not self._answer_auth():
             try:
                 body = json.loads(raw or b"null")
             except ValueError as exc:
-                body = None
-                status = self._send_error(
+                self._send_error(
                     400, "invalid_request_error", f"request body is not valid JSON: {exc}"
                 )
             else:
-                key, status = self._answer_messages(body)
-        self._record_request(body, key, status)
+                self._pending = (body, None)
+                self._answer_messages(body)
 
     # --- answers -------------------------------------------------------------------
 
@@ -311,8 +327,10 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             return None, self._send_error(400, "invalid_request_error", problem)
         if is_side_call({k.lower(): v for k, v in self.headers.items()}, body):  # Claude Code's own call: no turn of the script
+            self._pending = (body, SIDE_CALL_KEY)
             return SIDE_CALL_KEY, self._answer_turn(side_answer(body), body)
         key, response = self.server.api._next_response(body)
+        self._pending = (body, key or None)
         if isinstance(response, str):
             # Retrying cannot help a script bug; fail the test at once with this message.
             no_retry = {"x-should-retry": "false"}

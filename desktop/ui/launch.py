@@ -140,13 +140,11 @@ def open_phone_window(services: Services, demo: DemoEnvironment,
 
 
 async def warm_up(services: Services) -> None:
-    """The first run's imports and client, now, yielding to the window between steps: a
-    keystroke waits for one step, not for the whole second."""
-    import asyncio
+    """The first run's imports and client, now, on a worker thread a step at a time: a
+    keystroke never waits for an import or the keyring."""
+    from desktop.app.warmup import warm_up as warm_up_off_loop
 
-    for step in services.context.warm_up_steps():
-        step()
-        await asyncio.sleep(0)
+    await warm_up_off_loop(services.context)
 
 
 async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S, *,

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app.errors import UsageError
+from desktop.app.approvals import merge_summary, retry_reason
+from desktop.app.errors import MergeError, UsageError
 from desktop.app.services import Services
+from desktop.core.audit import AuditRecord, StoredRecord, parse_export, verify
 from desktop.core.events import Approved, Merged
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView
@@ -121,3 +123,62 @@ async def test_a_second_approve_of_a_merged_change_merges_nothing(
     assert log.count(f"Honk-Change: {view.id}") == 1
     assert len(merges) == 1
     assert actions == [("approved", first.commit), ("merged", first.commit)]
+
+
+async def test_approving_again_after_a_failed_merge_is_a_second_approval_of_the_same_commit(
+        repo: RepoWithRemote, swedish_api: ScriptedMessagesAPI) -> None:
+    """The failed merge closes the first approval, so approving again is a person's second
+    decision (gates checked again) and is recorded as one: the audit log tells the whole
+    story, the second approval names the failed merge it retries, and the chain verifies."""
+    first_actor, second_actor = "Ann <ann@x> (os: ann)", "Bo <bo@x> (os: bo)"
+    async with app_services() as services:
+        view = await awaiting_approval(services, repo)
+        away = repo.remote.with_name("remote-away.git")
+        repo.remote.rename(away)  # the server is down
+        with pytest.raises(MergeError, match="cannot be reached"):
+            await services.approvals.approve(view.id, actor=first_actor)
+        waiting = services.context.view(view.id).state
+        away.rename(repo.remote)  # back up
+        merged = await services.approvals.approve(view.id, actor=second_actor,
+                                                  reason="remote is back")
+        approvals = [e for e in services.journal.events(view.id) if isinstance(e, Approved)]
+        records = services.audit.find(view.id)
+        report = services.audit.verify()
+        exported = parse_export(services.audit.export_json())
+    commit = view.commit
+    assert commit is not None and merged.commit == commit and not merged.already_merged
+    assert waiting is ChangeState.AWAITING_APPROVAL
+    assert remote_tip(repo) == merged.merged_commit
+    failed = records[1]
+    assert [(r.seq, r.record.action, r.record.commit_sha, r.record.actor, r.record.reason)
+            for r in records] == [
+        (1, "approved", commit, first_actor, None),
+        (2, "merge_failed", commit, first_actor, None),
+        (3, "approved", commit, second_actor,
+         "approved again after the failed merge (audit record 2): remote is back"),
+        (4, "merged", commit, second_actor, None),
+    ]
+    assert failed.record.merge_result is not None
+    assert "cannot be reached" in failed.record.merge_result
+    assert records[3].record.merge_result == merge_summary(merged)
+    # The journal says the same: two approvals of the one commit, by who gave them.
+    assert [(a.commit, a.actor, a.reason) for a in approvals] == [
+        (commit, first_actor, ""), (commit, second_actor, "remote is back")]
+    assert report.ok and report.checked == 4
+    assert verify(*exported).ok
+
+
+def test_a_retry_note_only_follows_a_failed_merge_of_the_same_commit() -> None:
+    def stored(seq: int, action: str, commit: str) -> StoredRecord:
+        return StoredRecord(seq, AuditRecord(
+            at="2026-12-07T20:00:00.000+00:00", action=action, change_id="c", request="r",
+            commit_sha=commit, actor="Ann (os: ann)"), "0" * 64, "0" * 64)
+
+    a, b = "a" * 40, "b" * 40
+    failed = [stored(1, "approved", a), stored(2, "merge_failed", a)]
+    assert retry_reason(failed, a, "") == "approved again after the failed merge (audit record 2)"
+    assert retry_reason(failed, a, "ok now") == (
+        "approved again after the failed merge (audit record 2): ok now")
+    assert retry_reason(failed, b, "moved on") == "moved on"  # another commit: a new decision
+    assert retry_reason([stored(1, "rejected", a)], a, "") == ""
+    assert retry_reason([], a, "why") == "why"

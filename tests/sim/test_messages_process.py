@@ -36,6 +36,25 @@ def test_routes_requests_to_their_scripts_in_the_child() -> None:
         api.base_url  # noqa: B018 - stopped: no address to give
 
 
+def test_a_request_is_recorded_before_its_answer_starts() -> None:
+    """The record exists once the answer's first bytes arrive (here, while the stream is
+    still going), so a test that reads it after its answer never reads it too early."""
+    with MessagesServerProcess([text_turn("one two three four", delay_s=0.2)]) as api:
+        client = anthropic.Anthropic(api_key="k-proc", base_url=api.base_url, max_retries=0)
+        try:
+            with client.messages.stream(
+                    model="claude-sonnet-4-6", max_tokens=50,
+                    messages=[{"role": "user", "content": "count"}]) as stream:
+                first = next(iter(stream))  # message_start: the stream is open, not done
+                counted_mid_stream = api.message_count()
+                text = stream.get_final_text()
+        finally:
+            client.close()
+    assert first.type == "message_start"
+    assert counted_mid_stream == 1
+    assert text == "one two three four"
+
+
 def test_a_single_script_needs_no_routes() -> None:
     with MessagesServerProcess([text_turn("hello")]) as api:
         assert ask(api.base_url, "hi") == "hello"

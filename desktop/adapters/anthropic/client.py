@@ -18,9 +18,9 @@ _FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "opentelemetry.propagate")
 def preload_sdk() -> None:
     """Import the anthropic SDK and what its first streamed request would import.
 
-    Call it on the main thread at a moment when a pause does not matter: imports must not
-    run in worker threads (CPython 3.11's compiler is not thread-safe), and on the loop
-    thread they would stall the window mid-run.
+    Call it where a pause does not matter: app/warmup.py runs it on a worker thread once the
+    window is complete (on the loop it would stall the window; automatic garbage collection
+    is off in the window, see ui/gc_guard.py, so a worker's allocations free no Qt object).
     """
     import importlib
 

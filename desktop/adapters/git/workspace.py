@@ -341,6 +341,24 @@ class GitWorkspace:
             ):
                 git("branch", "-D", wt.branch, cwd=self.repo)
 
+    def delete_branch(self, branch: str) -> str | None:
+        """Delete ``branch`` (a change's, whose worktree is gone); return the commit it was at
+        so that it can be brought back, or None when there was no such branch. Worktrees
+        whose directory is gone are pruned first; a branch still checked out in a worktree
+        is refused with WorkspaceError naming it, and nothing is deleted."""
+        with self._worktree_admin_lock():
+            git("worktree", "prune", cwd=self.repo)
+            was = branch_head(self.repo, f"refs/heads/{branch}")
+            if was is None:
+                return None
+            try:
+                git("branch", "-D", branch, cwd=self.repo)
+            except GitError as exc:
+                raise WorkspaceError(
+                    f"could not delete branch {branch} in {self.repo}: {exc.stderr}"
+                ) from None
+        return was
+
     # ---- helpers --------------------------------------------------------------------------
 
     def _target_commit(self, target: str) -> str:

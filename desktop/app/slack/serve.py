@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.app.inputs import read_config
 from desktop.app.slack.bridge import ServedRepo, SlackBridge
 from desktop.app.slack.reporter import ThreadReporter
+from desktop.app.warmup import warm_up
 from desktop.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -118,11 +119,9 @@ class SlackServer:
         try:
             await slack.start()
             await bridge.take_up_threads()
-            # The first run's imports and client now, while nobody waits (acks go out from
-            # the SDK's threads meanwhile), in steps so requests are handled between them.
-            for step in services.context.warm_up_steps():
-                step()
-                await asyncio.sleep(0)
+            # The first run's imports and client now, while nobody waits, off the loop so
+            # requests are handled meanwhile; Claude Code's SDK too if a served repo uses it.
+            await warm_up(services.context, [r.path for r in self.repos.values()])
             await self._stop.wait()
         finally:
             poll.cancel()

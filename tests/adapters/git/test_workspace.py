@@ -360,6 +360,25 @@ def test_remove_after_the_directory_vanished(
     ws.create("c1", "Swedish greeting", "main")  # the id and path are free again
 
 
+def test_delete_branch_prunes_a_vanished_worktree_and_says_where_the_branch_was(
+    ws: GitWorkspace, wt: Worktree, repo: RepoWithRemote
+) -> None:
+    subprocess.run(["rm", "-rf", str(wt.path)], check=True)
+    assert ws.delete_branch(wt.branch) == wt.base_commit
+    assert repo.git("branch", "--list", wt.branch) == ""
+    assert str(wt.path) not in repo.git("worktree", "list")
+    assert ws.delete_branch(wt.branch) is None  # again: no such branch, no error
+
+
+def test_delete_branch_refuses_a_branch_still_checked_out(
+    ws: GitWorkspace, wt: Worktree, repo: RepoWithRemote
+) -> None:
+    with pytest.raises(WorkspaceError, match=f"could not delete branch {re.escape(wt.branch)}"):
+        ws.delete_branch(wt.branch)
+    assert repo.git("rev-parse", wt.branch) == wt.base_commit
+    assert wt.path.is_dir()
+
+
 # ---- slugify ----------------------------------------------------------------------------------
 
 
