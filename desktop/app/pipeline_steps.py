@@ -103,7 +103,8 @@ def _remote_build_step(app: AppContext, workspace: GitWorkspace, config: HonkCon
     return RemoteBuildStep(build, client=client,
                            pusher=GitMerger(workspace.repo, app.home / "scratch"),
                            remote=config.merge.remote, artifacts_dir=app.home / "artifacts",
-                           history=app.journal.events, secrets=app.secret_values, poll_s=poll)
+                           history=app.journal.events, secrets=app.secret_values, poll_s=poll,
+                           offload=app.offload, share=app.loop_share)
 
 
 def _claude_code_step(

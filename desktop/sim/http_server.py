@@ -27,6 +27,12 @@ class Service:
         self.stop()
 
 
+class _Listener(ThreadingHTTPServer):
+    # The stdlib's backlog of 5 drops connections when ten clients connect at once (they
+    # retry after 1 s); real services queue far more.
+    request_queue_size = 128
+
+
 class LoopbackHTTPServer(Service):
     """A ``ThreadingHTTPServer`` on 127.0.0.1 on a free port, serving from a daemon thread.
 
@@ -42,7 +48,7 @@ class LoopbackHTTPServer(Service):
 
     def start(self) -> None:
         """Listen and serve (polling for shutdown every 50 ms)."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler)
+        self._server = _Listener(("127.0.0.1", 0), self._handler)
         self._server.daemon_threads = not self._join_handlers  # server_close() joins the rest
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=self._name, daemon=True)

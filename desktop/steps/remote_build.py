@@ -16,9 +16,11 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from desktop.adapters.process.loop_priority import LoopShare, Offload
 from desktop.core.build_events import ArtifactBuilt, BuildLog, RemoteBuildStarted, RemoteBuildStatus
 from desktop.core.config import BuildConfig
 from desktop.core.events import Event, Notice, StageProgress
@@ -114,8 +116,15 @@ class RemoteBuildStep:
         poll_s: tuple[float, float] = (2.0, 30.0),
         max_returns: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        offload: Offload | None = None,
+        share: LoopShare | None = None,
     ) -> None:
         self.config, self.max_returns = config, max_returns
+        # Where the blocking work runs (keyring, journal, git push, unzip, sha256): never on
+        # the loop's thread; the app's background threads run it at a lower CPU priority.
+        self._offload: Offload = offload or asyncio.to_thread
+        # A long job log is thousands of events: emitted in the loop's shared slices.
+        self._share = share or LoopShare()
         self._client, self._pusher, self._remote = client, pusher, remote
         self._artifacts_dir, self._history = artifacts_dir, history
         self._secrets, self._poll_s, self._clock = secrets, poll_s, clock
@@ -129,7 +138,7 @@ class RemoteBuildStep:
 
         try:
             # Made off the loop: making it reads the token from the keyring.
-            api = await asyncio.to_thread(self._client, waiting)
+            api = await self._offload(self._client, waiting)
         except ValueError as exc:  # no token, or a malformed one: the message says which
             return StepResult(ok=False, reason=f"GitHub Actions build: {exc}")
         try:
@@ -139,7 +148,7 @@ class RemoteBuildStep:
 
     async def _run(self, ctx: ChangeContext, api: ActionsApi, commit: str) -> StepResult:
         started = self._clock()
-        events = await asyncio.to_thread(self._history, ctx.change_id)
+        events = await self._offload(self._history, ctx.change_id)
         pushed = [e for e in events if isinstance(e, RemoteBuildStarted)]
         done = {e.run_id for e in events
                 if isinstance(e, RemoteBuildStatus) and e.status == "completed"}
@@ -172,8 +181,8 @@ class RemoteBuildStep:
         branch = ctx.branch
         self._say(ctx, f"pushing {commit[:12]} to {self._remote}/{branch}")
         try:
-            await asyncio.to_thread(self._pusher.push_branch_with_lease, branch=branch,
-                                    sha=commit, remote=self._remote, expected=lease)
+            await self._offload(partial(self._pusher.push_branch_with_lease, branch=branch,
+                                        sha=commit, remote=self._remote, expected=lease))
         except MergeError as exc:
             return StepResult(ok=False, reason=f"could not push the change's branch: {exc}")
         since = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -229,7 +238,7 @@ class RemoteBuildStep:
 
     async def _cancel(self, api: ActionsApi, run_id: int) -> None:
         """Cancel the run, even while our own task is being cancelled."""
-        from desktop.adapters.forge.github import GitHubError
+        from desktop.adapters.forge.http import GitHubError  # loaded with the client: no cost
 
         with contextlib.suppress(GitHubError, asyncio.CancelledError):
             await asyncio.shield(api.cancel_run(self.owner, self.repo, run_id))
@@ -241,8 +250,7 @@ class RemoteBuildStep:
 
         log = await self._logs(ctx, api, run.id)
         if run.conclusion == "failure":
-            secrets = list(self._secrets())
-            excerpt = redact(failure_excerpt(redact(log, secrets)), secrets)
+            excerpt = await self._offload(self._excerpt, log)
             return StepResult(
                 ok=False, reason=f"the GitHub Actions build failed (run {run.id})",
                 back_to_agent=(
@@ -269,14 +277,14 @@ class RemoteBuildStep:
         try:
             if artifact.expired:
                 raise ArtifactExpired(f"artifact {artifact.name!r} of run {run.id} has expired")
-            await asyncio.to_thread(zip_path.parent.mkdir, parents=True, exist_ok=True)
+            await self._offload(partial(zip_path.parent.mkdir, parents=True, exist_ok=True))
             await api.download_artifact(self.owner, self.repo, artifact.id, zip_path)
-            path = await asyncio.to_thread(self._unpack, zip_path, into)
+            path = await self._offload(self._unpack, zip_path, into)
         except ArtifactExpired as exc:
             return StepResult(ok=False, reason=f"{exc}; run the build again (revise or resume)")
         except (ArtifactError, zipfile.BadZipFile) as exc:
             return StepResult(ok=False, reason=f"artifact of run {run.id}: {exc}")
-        size, digest = path.stat().st_size, await asyncio.to_thread(sha256_of, path)
+        size, digest = await self._offload(_size_and_sha256, path)
         ctx.artifact_path, ctx.artifact_sha256 = str(path), digest
         ctx.emit(ArtifactBuilt(change=ctx.change_id, path=str(path), size=size, sha256=digest,
                                seconds=round(self._clock() - started, 3)))
@@ -284,20 +292,32 @@ class RemoteBuildStep:
 
     async def _logs(self, ctx: ChangeContext, api: ActionsApi, run_id: int) -> str:
         """Every job's log, into the build log; "" when GitHub has none to give."""
-        from desktop.adapters.forge.github import GitHubError
+        from desktop.adapters.forge.http import GitHubError  # loaded with the client: no cost
 
-        secrets = list(self._secrets())
+        # Off the loop: the secrets may come from the keyring, and redacting a long log (each
+        # secret in each encoding, a regex scan apiece) is CPU work.
+        secrets = await self._offload(self._secret_list)
         texts: list[str] = []
         try:
             for job in await api.jobs(self.owner, self.repo, run_id):
-                text = redact(await api.job_log(self.owner, self.repo, job.id), secrets)
+                raw = await api.job_log(self.owner, self.repo, job.id)
+                text, lines = await self._offload(_redacted_lines, raw, secrets, job.name)
                 texts.append(text)
-                for line in text.splitlines():
-                    ctx.emit(BuildLog(change=ctx.change_id, line=f"[{job.name}] {line}"))
+                for line in lines:
+                    ctx.emit(BuildLog(change=ctx.change_id, line=line))
+                    await self._share.pause_if_spent()
         except GitHubError as exc:
             ctx.emit(Notice(change=ctx.change_id, level="warning",
                             message=f"the run's logs could not be fetched: {exc}"))
         return "\n".join(texts)
+
+    def _secret_list(self) -> list[str]:
+        return list(self._secrets())
+
+    def _excerpt(self, log: str) -> str:
+        """The failed build's lines for the agent, secrets out."""
+        secrets = self._secret_list()
+        return redact(failure_excerpt(redact(log, secrets)), secrets)
 
     def _unpack(self, zip_path: Path, into: Path) -> Path:
         if into.exists():
@@ -310,6 +330,16 @@ class RemoteBuildStep:
         if started is not None:
             message = f"{self._clock() - started:.0f} s: {message}"
         ctx.emit(StageProgress(change=ctx.change_id, stage=Stage.BUILD, message=message))
+
+
+def _redacted_lines(raw: str, secrets: list[str], job: str) -> tuple[str, list[str]]:
+    """A job's log with the secrets out, and its lines as the build log shows them."""
+    text = redact(raw, secrets)
+    return text, [f"[{job}] {line}" for line in text.splitlines()]
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    return path.stat().st_size, sha256_of(path)
 
 
 def safe_unzip(zip_path: Path, into: Path) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -24,13 +24,12 @@ from desktop.core.options import RunOptions
 from desktop.core.review import Review
 from desktop.core.stages import ChangeState
 from desktop.core.state import ChangeView, fold_one
+from desktop.ui.bridge_devices import DeviceWatching
+from desktop.ui.bridge_slack import SlackServing
 
-# Device watching, reinstalling and screenshots (the adb and iOS adapters) load when first
-# used, after the window is complete: none of them is needed to list the history.
-if TYPE_CHECKING:
-    from desktop.app.device_watch import DeviceChoice
-    from desktop.app.screens import PhoneScreen
-    from desktop.app.slack.serve import SlackServer
+# Reinstalling (the adb and iOS adapters) loads in install(), when first used after the
+# window is complete, as device watching and screenshots do (bridge_devices): none of them
+# is needed to list the history.
 
 __all__ = ["Bridge"]
 
@@ -38,7 +37,7 @@ T = TypeVar("T")
 MAX_PREVIEW_FILE_BYTES = 4_000_000  # a bigger file's streaming edit is shown after its diff
 
 
-class Bridge(QObject):
+class Bridge(QObject, DeviceWatching, SlackServing):
     """Subscribes to the EventBus; forwards send/cancel/revise/reject/approve/install."""
 
     events = Signal(object)  # list[Event], in emission order, every change
@@ -69,11 +68,9 @@ class Bridge(QObject):
         self._thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self.devices: list[DeviceChoice] = []
-        self._device_watch: asyncio.Task[None] | None = None
         self._texts: dict[tuple[str, str], asyncio.Task[str | None]] = {}
-        self._slack: tuple[SlackServer, asyncio.Task[None]] | None = None
-        self.slack_repos: tuple[str, ...] = ()  # what the running Slack server serves
+        self._init_devices()
+        self._init_slack()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -207,83 +204,6 @@ class Bridge(QObject):
         task.add_done_callback(done)
         return task
 
-    def watch_devices(self, *, ios: bool = True) -> None:
-        """Track test devices in the background (until shutdown); ``devices_changed`` says
-        each new list. HONK_DEVICE_WATCH=0 in the environment turns it off (tests)."""
-        if self._device_watch is not None or self.services.env.get(
-                "HONK_DEVICE_WATCH", "1") == "0":
-            return
-        backoff = float(self.services.env.get("HONK_RETRY_BACKOFF_S", "0.5"))
-        self._device_watch = self._spawn(self._watch_devices(ios, max(backoff, 0.05)))
-
-    async def _watch_devices(self, ios: bool, backoff_s: float) -> None:
-        from desktop.app.device_watch import IosDevices, watch_devices
-
-        await watch_devices(self.services.installers.android, self._on_devices,
-                            ios=IosDevices() if ios else None, backoff_s=(backoff_s, 30.0))
-
-    # -- Slack -------------------------------------------------------------------------
-    @property
-    def slack_serving(self) -> bool:
-        return self._slack is not None
-
-    def start_slack(self, specs: Sequence[str]) -> bool:
-        """Serve ``specs`` ([NAME=]PATH each) to Slack in the background until
-        :meth:`stop_slack`. Its state comes on ``slack_status``; a repo that cannot be
-        served, missing tokens, or an app another Honk already serves end it there as an
-        "error". False when it did not start (already serving, or bad repos)."""
-        if self._slack is not None:
-            return False
-        from desktop.app.slack.serve import SlackServer, served_repos  # only when turned on
-
-        try:
-            repos = served_repos(specs)
-        except Exception as exc:  # a checkout gone, a honk.toml without [slack] approvers
-            self.slack_status.emit("error", str(exc))
-            return False
-        server = SlackServer(self.services, repos, on_status=self._on_slack_state,
-                             on_problem=self._on_slack_problem)
-        self.slack_repos = tuple(specs)
-        self.slack_status.emit("connecting", "")
-        task = self._spawn(self._serve_slack(server))
-        self._slack = (server, task)
-        return True
-
-    async def stop_slack(self) -> None:
-        """Stop serving Slack (requests in hand finish; running changes are left
-        resumable) and wait until it has."""
-        if self._slack is None:
-            return
-        server, task = self._slack
-        server.stop()
-        await asyncio.gather(task, return_exceptions=True)
-
-    async def _serve_slack(self, server: SlackServer) -> None:
-        failed = False
-        try:
-            await server.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # already served elsewhere, no tokens, a refused token
-            failed = True
-            self.slack_status.emit("error", str(exc))
-        finally:
-            if self._slack is not None and self._slack[0] is server:
-                self._slack = None
-                self.slack_repos = ()
-            if not failed:
-                self.slack_status.emit("off", "")
-
-    def _on_slack_state(self, status: Any) -> None:  # SocketStatus, on the loop thread
-        self.slack_status.emit(str(status.state.value), str(status.reason or ""))
-
-    def _on_slack_problem(self, text: str) -> None:
-        self.message.emit("warning", self.tr("Slack: {problem}").format(problem=text))
-
-    def _on_devices(self, devices: list[DeviceChoice]) -> None:
-        self.devices = list(devices)
-        self.devices_changed.emit(self.devices)
-
     async def file_text(self, change_id: str, path: str) -> str | None:
         """The current text of ``path`` in the change's worktree (read off the loop thread).
 
@@ -300,17 +220,6 @@ class Bridge(QObject):
             task = self._spawn(asyncio.to_thread(_read_in_worktree, Path(view.worktree), path))
             self._texts[key] = task
         return await asyncio.shield(task)
-
-    async def phone_screen(self, change_id: str | None, serial: str | None) -> PhoneScreen:
-        """What the phone shows now: the device ``change_id`` went to (``serial`` overrides
-        it), else ``serial``. A device problem comes back as the screen's ``reason``."""
-        from desktop.app.screens import change_screen, device_screen
-
-        installers = self.services.installers
-        if change_id and change_id in self.views:
-            return await change_screen(self.services.context, installers, change_id, serial)
-        kind = next((d.kind for d in self.devices if d.serial == serial), "android")
-        return await device_screen(installers, serial, kind)
 
     async def load_events(self, change_id: str) -> list[Event]:
         """The journalled events of a change, read off the loop thread."""

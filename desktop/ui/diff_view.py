@@ -3,8 +3,9 @@
 Streaming edits form in place at the lines they replace (or, when that is not known, after
 the diff) in a distinct (italic, tinted) style, and are replaced by the applied diff when
 the edit lands. The view follows the newest edit until the person scrolls or picks a file;
-scrolling back to the bottom resumes following. Drawing the streaming edit is
-``diff_preview``'s job; the tree is ``diff_tree``'s.
+scrolling back to the bottom resumes following. Pacing the streaming edit and landing it
+is ``diff_live``'s job, drawing it ``diff_preview``'s; the tree is ``diff_tree``'s and the
+rows' gutters ``diff_rows``'.
 """
 
 from __future__ import annotations
@@ -22,38 +23,30 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.events import EditApplied, EditPreview, EditRejected, Event
+from desktop.ui.diff_live import FOLLOW_MS, GROW_MS, LiveEdit
 from desktop.ui.diff_model import (
     ChangeDiff,
     DiffRow,
     FileEntry,
     Placement,
-    Preview,
     parse_unified,
-    side_by_side,
     split_rows_at,
 )
-from desktop.ui.diff_pane import DiffPane, Line
+from desktop.ui.diff_pane import DiffPane
 from desktop.ui.diff_preview import (
-    PLACING_FIELDS,
     Forming,
     Placements,
     PreviewPainter,
     TextSource,
     coalesce_previews,
 )
+from desktop.ui.diff_rows import split_lines, unified_lines
 from desktop.ui.diff_tree import PATH_ROLE, FileTree
 
 __all__ = ["DiffView", "coalesce_previews"]
 
-FOLLOW_MS = 50  # a growing edit is scrolled into view at most this often (20 times a second)
-GROW_MS = 40  # a forming edit's text goes into the pane at most this often (25 times a second)
 
-
-def _n(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-class DiffView(QWidget):
+class DiffView(QWidget, LiveEdit):
     """Shows one change's diff at a time; keeps every change's state for instant switching."""
 
     file_shown = Signal(str)
@@ -73,9 +66,7 @@ class DiffView(QWidget):
         self._follow_timer.setSingleShot(True)
         self._follow_timer.setInterval(FOLLOW_MS)
         self._follow_timer.timeout.connect(self._follow_now)
-        # Streamed text of the forming edit not in the pane yet: every insert repaints the
-        # pane, so text arriving faster than GROW_MS goes in together (see ``_grow``).
-        self._pending: list[str] = []
+        self._pending: list[str] = []  # streamed text not in the pane yet (see ``_grow``)
         self._grow_timer = QTimer(self)
         self._grow_timer.setSingleShot(True)
         self._grow_timer.setInterval(GROW_MS)
@@ -169,11 +160,6 @@ class DiffView(QWidget):
         live = [p for p in files if diff and diff.files[p].preview]
         self._show_file(live[-1] if live else (files[0] if files else None))
 
-    def flush(self) -> None:
-        """Put the forming edit's text that is still held back into the pane now."""
-        self._grow_timer.stop()
-        self._flush_pending()
-
     # -- navigation --------------------------------------------------------------------
     def next_file(self, step: int = 1) -> None:
         files = self._file_order()
@@ -266,138 +252,11 @@ class DiffView(QWidget):
         if not rows:
             return
         if self.mode == "unified":
-            signs = {"add": "+", "del": "-", "ctx": " "}
-            self.unified.add_lines(
-                (r.kind, "" if r.kind in ("hunk", "meta") else
-                 f"{_n(r.old):>5} {_n(r.new):>5} {signs[r.kind]} ", r.text) for r in rows)
+            self.unified.add_lines(unified_lines(rows))
         else:
-            lefts: list[Line] = []
-            rights: list[Line] = []
-            for old, new in side_by_side(rows):
-                lefts.append(self._side(old, "del", old.old if old else None))
-                rights.append(self._side(new, "add", new.new if new else None))
+            lefts, rights = split_lines(rows)
             self.left.add_lines(lefts)
             self.right.add_lines(rights)
-
-    @staticmethod
-    def _side(row: DiffRow | None, changed: str, number: int | None) -> Line:
-        if row is None:
-            return ("filler", "", "")
-        if row.kind in ("hunk", "meta"):
-            return (row.kind, "", row.text)
-        sign = {"add": "+", "del": "-"}.get(row.kind, " ")
-        kind = row.kind if row.kind in ("ctx", changed) else "ctx"
-        return (kind, f"{_n(number):>5} {sign} ", row.text)
-
-    # -- a streaming edit --------------------------------------------------------------
-    def _still_streaming(self, change: str, tid: str) -> bool:
-        diff = self.diffs.get(change)
-        return diff is not None and tid in diff.previews
-
-    def _text_arrived(self, change: str, tid: str) -> None:
-        preview = self.diffs[change].previews[tid]
-        if (change == self.change_id and preview.path == self.shown_path
-                and self._places.place(preview, change) is not None):
-            self._show_file(preview.path)
-
-    def _on_preview(self, event: EditPreview, entry: FileEntry) -> None:
-        if entry.path not in self.tree.items:
-            self.tree.update_entry(entry)
-            self._fit_tree()
-        else:
-            self.tree.update_entry(entry)
-        if entry.path != self.shown_path:
-            if self.follow:
-                self._show_file(entry.path)  # renders the preview so far, this delta included
-            return
-        preview = entry.preview
-        assert preview is not None
-        forming = self._forming
-        if forming is not None and forming.tool_use_id == preview.tool_use_id:
-            if event.field != "old_str" and event.field not in PLACING_FIELDS:
-                self._grow(event.delta)
-            return
-        if event.field != "old_str" and self._places.place(preview, self.change_id) is not None:
-            self._show_file(entry.path)  # once: from here the edit forms where it lands
-            return
-        if event.field in PLACING_FIELDS:  # the insert's line: asked above, nothing to show
-            return
-        pane = self._painter.append(preview, event)
-        if self.follow:
-            pane.scroll_to_bottom()
-
-    def _grow(self, delta: str) -> None:
-        """Add ``delta`` to the forming edit, at most once per ``GROW_MS`` in the pane.
-
-        Each insert repaints the pane (some 4 ms), so a 1 MB edit inserted batch by batch
-        cost seconds. The first text after a pause goes in at once; what follows within
-        ``GROW_MS`` is held and goes in together when the timer fires (never lost: the
-        timer keeps running while text is held, and a re-render shows it from the model).
-        """
-        self._pending.append(delta)
-        if not self._grow_timer.isActive():
-            self._flush_pending()
-            self._grow_timer.start()
-
-    def _grow_tick(self) -> None:
-        if self._pending:
-            self._flush_pending()
-            self._grow_timer.start()  # more may come: keep the pace until a quiet tick
-
-    def _flush_pending(self) -> None:
-        forming, text = self._forming, "".join(self._pending)
-        self._pending.clear()
-        if forming is None or not text:
-            return
-        self._painter.grow(forming, text)
-        if self.follow:
-            self._keep_visible(self._painter.new_pane(), forming.cursor.blockNumber())
-
-    def _keep_visible(self, pane: DiffPane, block: int) -> None:
-        """Keep the forming line in view, at most once per ``FOLLOW_MS``: between two
-        scrolls the edit grows below the fold, which costs no repaint (a 1 MB edit is some
-        45,000 deltas; scrolling on each repainted the whole pane each time)."""
-        self._follow_target = (pane, block)
-        if not self._follow_timer.isActive():
-            self._follow_timer.start()
-
-    def _follow_now(self) -> None:
-        target, self._follow_target = self._follow_target, None
-        if target is None or not self.follow:
-            return
-        pane, block = target
-        first = pane.firstVisibleBlock().blockNumber()
-        rows = max(1, pane.viewport().height() // max(1, pane.fontMetrics().height()))
-        if not first <= block < first + rows - 1:
-            for p in self._panes():
-                p.verticalScrollBar().setValue(max(0, block - rows // 2))
-
-    def _on_landed(self, path: str, preview: Preview | None) -> None:
-        entry = self._entry(path)
-        if entry is None:
-            self.tree.remove(path)
-            self._fit_tree()
-            if path == self.shown_path:
-                self._show_file(None)
-            return
-        self.tree.update_entry(entry)
-        self._fit_tree()
-        if path == self.shown_path or self.follow:
-            follow, self.follow = self.follow, False  # keep the view where the edit landed
-            self._show_file(path)
-            self.follow = follow
-            if follow and preview is not None:
-                self._scroll_to_text(preview.text("new_str") or preview.text("file_text")
-                                     or preview.text("insert_text"))
-
-    def _scroll_to_text(self, text: str) -> None:
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        pane = self.unified if self.mode == "unified" else self.right
-        found = pane.document().find(first) if first else None
-        number = found.blockNumber() if found is not None and not found.isNull() else (
-            pane.hunks[-1] if pane.hunks else 0)
-        for p in self._panes():
-            p.scroll_to_block(number)
 
     # -- the file tree -----------------------------------------------------------------
     def _fit_tree(self) -> None:

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QLabel,
     QLayout,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -25,8 +23,10 @@ from PySide6.QtWidgets import (
 from desktop.ui.icons import icon
 from desktop.ui.window_approval import ApprovalIntents
 from desktop.ui.window_dialogs import DialogIntents
+from desktop.ui.window_events import EventHandlers
 from desktop.ui.window_frame import StartupSkeleton, restore_geometry
-from desktop.ui.window_state import restore_layout, save_layout
+from desktop.ui.window_quit import QuitIntents
+from desktop.ui.window_requests import RequestIntents
 
 # The widgets, the bridge and the services below import the agent stack (asyncio, the
 # journal, the event types): they load in complete(), after the frame's first paint.
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     import asyncio
 
     from desktop.app.services import Services
-    from desktop.core.events import Event
-    from desktop.core.state import ChangeView
     from desktop.ui.notifier import DBusNotifier, Notifier
 
 __all__ = ["MainWindow"]
@@ -45,13 +43,13 @@ T = TypeVar("T")
 MIN_SIZE = QSize(640, 420)
 LIST_WIDTH = 240  # the changes column, at first start (then as the person left it)
 SIDE_WIDTH = 330  # evidence, phone and transcript beside the diff, at first start
-LAUNCH_SETTLE_S = 1.0  # after a launch, before the screenshot: the app draws its first frame
 _MENUS = (("file", "&File"), ("change", "&Change"), ("go", "&Go"), ("view", "&View"))
 _TOOLBAR = ("new_request", "cancel", None, "approve", "reject", "install", "open_worktree", None,
             "toggle_diff_mode", "command_palette", "settings")
 
 
-class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
+class MainWindow(QMainWindow, EventHandlers, RequestIntents, ApprovalIntents, DialogIntents,
+                 QuitIntents):
     """``extra_notifiers`` get every notice too (tests pass a RecordingNotifier)."""
 
     finished = Signal()  # quitting is done: runs cancelled and journalled, state saved
@@ -247,77 +245,10 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
         if self.prefs.slack_enabled:
             self._spawn(self.apply_slack())
 
-    # -- events ------------------------------------------------------------------------
-    def _on_events(self, batch: list[Event]) -> None:
-        self.diff.on_events(batch)
-        self.transcript.on_events(batch)
-        self.stage_bar.on_events(batch)
-        for event in batch:
-            if not event.ephemeral:
-                self.notifications.on_event(event, self.bridge.views.get(event.change))
-            if event.type == "launched":  # the new build runs on the phone: show its screen
-                self._spawn(self._phone_screen(event.change, None, settle_s=LAUNCH_SETTLE_S))
-
-    def _on_change(self, view: ChangeView) -> None:
-        self.changes.upsert(view)
-        if view.id == self._select_next:
-            self._select_next = None
-            self.changes.select(view.id)
-        if view.id == self.current_id():
-            self.stage_bar.show_view(view)
-            self._update_follow_up()
-            self._update_approval(view, reload=True)
-
-    def _on_capacity(self, running: int, queued: int, limit: int) -> None:
-        self.changes.model.queued = self.bridge.queued()
-        self.changes.model.refresh()
-        self.changes.set_capacity(running, queued, limit)
-        self.tray.set_changes(self.bridge.ordered_views(), running)
-        self._update_follow_up()
-
-    def _on_slack_status(self, state: str, reason: str) -> None:
-        text = self.tr("Slack: {state}").format(state=state)
-        if reason:
-            text += f" ({reason})"
-        self.slack_label.setText(text)
-        self.slack_label.setToolTip(text)
-        self.slack_label.show()
-        if state == "error":  # e.g. the app is already served by `honk slack`: say it in full
-            self.statusBar().showMessage(text, 15_000)
-
     def current_id(self) -> str | None:
         return self.changes.current_id()
 
-    def _select(self, change_id: str) -> None:
-        cid = change_id or None
-        self.diff.show_change(cid)
-        self.transcript.show_change(cid)
-        self.device_panel.show_change(cid)
-        self.composer.set_folded(cid is not None)  # a change to look at: the diff gets the room
-        self.stage_bar.show_view(self.bridge.views.get(cid or ""))
-        self._update_follow_up()
-        self._update_approval(self.bridge.views.get(cid or ""), reload=True)
-        if cid and cid not in self._loaded and not self.bridge.is_active(cid):
-            self._loaded.add(cid)
-            self._spawn(self._load(cid))
-
-    async def _load(self, change_id: str) -> None:
-        events = await self.bridge.load_events(change_id)
-        self.diff.load(change_id, events)
-        self.transcript.load(change_id, events)
-
-    def _update_follow_up(self) -> None:
-        cid = self.current_id()
-        view = self.bridge.views.get(cid or "")
-        running = bool(cid and self.bridge.is_active(cid))
-        self.follow_up.set_change(cid, running=running, state=view.state if view else None)
-
     # -- intents -----------------------------------------------------------------------
-    def new_request(self) -> None:
-        self.composer.set_folded(False)
-        self.composer.request.setFocus()
-        self.composer.request.selectAll()
-
     def take_phone_screen(self) -> None:
         """Ctrl+Shift+S: what the phone shows now (the selected change's device, else the
         one chosen in the composer)."""
@@ -341,62 +272,6 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
             screen = PhoneScreen(serial or "", reason=str(exc))
         if not self.quitting:
             self.device_panel.show_screen(change_id, screen)
-
-    def send(self) -> None:
-        """Ctrl+Enter: the follow-up box when it has focus, else the request composer."""
-        if self.follow_up.edit.hasFocus():
-            self.send_follow_up()
-        else:
-            self.send_request()
-
-    def send_request(self) -> None:
-        self._spawn(self._send_request())
-
-    async def _send_request(self) -> None:
-        text = self.composer.request.toPlainText()
-        repo = self.composer.repo_path()
-        if repo is None:
-            self.composer.show_error(self.tr("Choose a repository first."))
-            return
-        self.composer.send_button.setEnabled(False)
-        try:
-            change_id = await self.bridge.send_request(text, repo, self.composer.options())
-        except Exception as exc:  # usage, config, git or key problems: say it where they typed
-            self.composer.show_error(str(exc))
-            return
-        finally:
-            self.composer.send_button.setEnabled(True)
-        self.composer.clear_request()
-        self.changes.view.setFocus()  # off the request box, so the composer folds away
-        self.composer.set_recent_repos(self.composer.recent_repos())
-        self.settings.setValue("composer/recent_repos", self.composer.recent_repos())
-        self._select_next = change_id
-        self.diff.follow = True
-        if not self.changes.select(change_id):
-            return
-        self._select_next = None
-
-    def send_follow_up(self) -> None:
-        cid = self.current_id()
-        text = self.follow_up.edit.toPlainText().strip()
-        if not cid or not text:
-            return
-        try:
-            self.bridge.revise(cid, text)
-        except Exception as exc:
-            self.statusBar().showMessage(str(exc), 10_000)
-            return
-        self.follow_up.edit.clear()
-        self._update_follow_up()
-
-    def cancel(self) -> None:
-        focus = QApplication.focusWidget()
-        if isinstance(focus, QPlainTextEdit) and not focus.isReadOnly():
-            self.changes.view.setFocus()  # Esc while typing leaves the editor, cancels nothing
-            return
-        cid = self.current_id()
-        if cid and self.bridge.cancel(cid):
-            self.statusBar().showMessage(self.tr("Cancelling change {id}…").format(id=cid), 5000)
 
     # -- demo --------------------------------------------------------------------------
     def set_demo(self, repo: str, serial: str, suggestions: list[str]) -> None:
@@ -434,46 +309,7 @@ class MainWindow(QMainWindow, ApprovalIntents, DialogIntents):
 
     # -- closing -----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.ready:  # closed while starting: nothing runs yet, so it just goes
-            self.quitting = True
-            event.accept()
-            return
-        self.save_state()
-        if self.quitting:
-            event.accept()
-            return
-        event.ignore()
-        if self.tray.available:  # agents keep running; the tray brings the window back
-            self.hide()
-            self.tray.icon.showMessage(self.tr("Honk is still running"),
-                                       self.tr("Changes keep running in the background."))
-        else:
-            self.request_quit()
-
-    def request_quit(self) -> bool:
-        """Quit, asking first when changes are running; they are cancelled and journalled."""
-        running = self.bridge.active_count()
-        if running and not self.ask(self.tr("Quit Honk"), self.tr(
-                "{n} change(s) still running. Quit and cancel them?").format(n=running)):
-            return False
-        self.quitting = True
-        self.save_state()
-        self._spawn(self._shutdown())
-        return True
-
-    async def _shutdown(self) -> None:
-        await self.bridge.shutdown()
-        if self.dbus is not None:
-            await self.dbus.aclose()
-        self.tray.icon.hide()
-        self.close()
-        self.finished.emit()
-
-    def save_state(self) -> None:
-        save_layout(self, self.settings)
-
-    def restore_state(self) -> None:
-        restore_layout(self, self.settings)
+        self._close_requested(event)  # to the tray, or quit (window_quit)
 
     # -- helpers -----------------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:

@@ -1,5 +1,5 @@
-"""The parts of the main window that its intents (``window_approval``, ``window_dialogs``)
-use, as a Protocol: the intents are mixed into the window, and typing ``self`` with this
+"""The parts of the main window that its intents (``window_approval``, ``window_dialogs``,
+``window_events``, ``window_requests``, ``window_quit``) use, as a Protocol: the intents are mixed into the window, and typing ``self`` with this
 lets mypy check them without importing the window (which imports them)."""
 
 from __future__ import annotations

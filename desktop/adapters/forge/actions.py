@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
 from desktop.adapters.forge.http import (
+    LARGE_BODY,
     GitHubError,
     GitHubHttp,
     GitHubNotFound,
@@ -34,6 +35,8 @@ from desktop.adapters.forge.http import (
 __all__ = ["ActionsClient", "ArtifactExpired", "Job", "RunArtifact", "WorkflowRun"]
 
 _WORKFLOW = re.compile(r"[A-Za-z0-9_.-]+")
+# A download is written to its file a MiB at a time, each write on a worker thread.
+_WRITE_BYTES = 1024 * 1024
 
 
 class ArtifactExpired(GitHubError):
@@ -183,9 +186,15 @@ class ActionsClient:
     async def job_log(self, owner: str, repo: str, job_id: int) -> str:
         """The job's plain-text log (GitHub serves it once the job is done)."""
         chunks: list[bytes] = []
-        await self._core.fetch(f"{self._actions(owner, repo)}/jobs/{int(job_id)}/logs",
-                               chunks.append, explain=self._explain_found)
-        return b"".join(chunks).decode("utf-8", errors="replace")
+
+        async def keep(chunk: bytes) -> None:
+            chunks.append(chunk)
+
+        size = await self._core.fetch(f"{self._actions(owner, repo)}/jobs/{int(job_id)}/logs",
+                                      keep, explain=self._explain_found)
+        if size >= LARGE_BODY:  # a long build's log is megabytes: decoded off the loop
+            return await asyncio.to_thread(_text, chunks)
+        return _text(chunks)
 
     # -- artifacts ------------------------------------------------------------------------
 
@@ -207,12 +216,16 @@ class ActionsClient:
         An expired artifact raises ``ArtifactExpired``."""
         path = f"{self._actions(owner, repo)}/artifacts/{int(artifact_id)}/zip"
         part = dest.with_name(f".{dest.name}.part")
+        # The file's opening, writes and rename run on worker threads: a disk that is slow
+        # to take them (journal commit, writeback) must not hold up the loop.
+        out = await asyncio.to_thread(part.open, "wb")
+        sink, done = _FileSink(out), False
         try:
-            with part.open("wb") as out:
-                written = await self._core.fetch(path, out.write, explain=self._explain_zip)
-            os.replace(part, dest)
+            written = await self._core.fetch(path, sink.write, explain=self._explain_zip)
+            await sink.flush()
+            done = True
         finally:
-            part.unlink(missing_ok=True)
+            await asyncio.to_thread(_settle, out, part, dest if done else None)
         return written
 
     # -- plumbing -------------------------------------------------------------------------
@@ -275,6 +288,40 @@ class ActionsClient:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise GitHubUnreachable("GitHub returned a workflow run without id, status, "
                                     "head_sha or created_at; is this a GitHub API URL?") from None
+
+
+class _FileSink:
+    """Collects a download's chunks and writes them, a MiB at a time, from a worker thread."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    async def write(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size >= _WRITE_BYTES:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._chunks:
+            data, self._chunks, self._size = b"".join(self._chunks), [], 0
+            await asyncio.to_thread(self._out.write, data)
+
+
+def _text(chunks: list[bytes]) -> str:
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _settle(out: BinaryIO, part: Path, dest: Path | None) -> None:
+    """Close the partial file, then move it to ``dest`` (a whole download) or remove it."""
+    try:
+        out.close()
+        if dest is not None:
+            os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 class _AlreadyCompleted(GitHubError):

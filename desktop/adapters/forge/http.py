@@ -10,7 +10,14 @@ exception or a repr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
+import json
+import os
 import re
+import ssl
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
@@ -21,6 +28,7 @@ from desktop.core.errors import HonkError
 
 __all__ = [
     "API_VERSION",
+    "LARGE_BODY",
     "Explain",
     "GitHubAuthError",
     "GitHubError",
@@ -34,6 +42,8 @@ __all__ = [
     "NotMergeable",
     "OnWait",
     "Sleep",
+    "Write",
+    "tls_context",
 ]
 
 API_VERSION = "2022-11-28"
@@ -43,6 +53,46 @@ _SECONDARY_DEFAULT_S = 60.0
 # A reset already passed by our clock (skew) still waits a little, so a loop cannot spin.
 _MIN_WAIT_S = 1.0
 _MAX_PAGES = 100
+# A body this big is decoded on a worker thread (a page of 100 workflow runs is about a MB of
+# JSON: ~10 ms of parsing, most of a frame).
+LARGE_BODY = 256 * 1024
+_TLS_LOCK = threading.Lock()
+_TLS: dict[tuple[str, str], ssl.SSLContext] = {}
+# What httpcore imports at its first request (anyio's asyncio backend, ~30 ms).
+_FIRST_REQUEST_IMPORTS = ("httpcore._backends.anyio", "anyio._backends._asyncio")
+
+
+def _tls_key() -> tuple[str, str]:
+    return os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", "")
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings httpx builds for a client by default (certifi's CAs, or SSL_CERT_FILE
+    / SSL_CERT_DIR), made once per process and shared: making one parses every CA
+    certificate (10-40 ms of CPU), too much to pay per client. Blocks; call it off the
+    event loop the first time."""
+    key = _tls_key()
+    with _TLS_LOCK:
+        made = _TLS.get(key)
+        if made is None:
+            made = _TLS[key] = httpx.create_ssl_context()
+        return made
+
+
+def _first_request_ready() -> ssl.SSLContext | None:
+    """The TLS context, when the one-off work of a first request is already done."""
+    if all(name in sys.modules for name in _FIRST_REQUEST_IMPORTS):
+        return _TLS.get(_tls_key())
+    return None
+
+
+def _prepare_first_request() -> ssl.SSLContext:
+    """A first request's one-off work, done ahead on a worker thread: the TLS context and
+    the imports httpcore would make on the loop."""
+    for name in _FIRST_REQUEST_IMPORTS:
+        with contextlib.suppress(ImportError):  # moved in a newer httpx: it imports it then
+            importlib.import_module(name)
+    return tls_context()
 
 
 class GitHubError(HonkError, RuntimeError):
@@ -89,6 +139,7 @@ class GitHubUnreachable(GitHubError):
 
 OnWait = Callable[[float, str], None]  # (seconds, why): "rate limited, waiting 12 s"
 Sleep = Callable[[float], Awaitable[None]]
+Write = Callable[[bytes], Awaitable[object]]  # takes the next bytes of a download
 # (status, GitHub's message, "METHOD /path at base") -> a more precise error, or None.
 Explain = Callable[[int, str, str], GitHubError | None]
 
@@ -144,22 +195,46 @@ class GitHubHttp:
         self._on_wait, self._sleep, self._clock = on_wait, sleep, clock
         self.max_wait = max_wait
         self._permissions = permissions
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, auth=_Bearer(token, self._origin), timeout=timeout,
-            transport=transport,
-            headers={"Accept": "application/vnd.github+json",
-                     "X-GitHub-Api-Version": API_VERSION, "User-Agent": "honk-desktop"})
-        # The hosts GitHub redirects to get their own client: no auth, no GitHub headers.
-        self._elsewhere = httpx.AsyncClient(timeout=timeout, transport=transport,
-                                            headers={"User-Agent": "honk-desktop"})
+        self._auth, self._timeout, self._transport = _Bearer(token, self._origin), timeout, transport
+        # Made at the first request: they need the TLS context, which may have to be built
+        # (off the loop, with httpcore's imports), and a client made on the loop must not
+        # stall it.
+        self._clients: tuple[httpx.AsyncClient, httpx.AsyncClient] | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"GitHubHttp(base_url={self.base_url!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._http.aclose()
-        await self._elsewhere.aclose()
+        self._closed = True
+        clients, self._clients = self._clients, None
+        if clients is not None:
+            for client in clients:
+                await client.aclose()
+
+    async def _connected(self) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+        """(the API's client, the client for the hosts GitHub redirects to)."""
+        if self._clients is None:
+            verify: ssl.SSLContext | bool = True  # a given transport brings its own
+            if self._transport is None:
+                ready = _first_request_ready()
+                verify = (ready if ready is not None
+                          else await asyncio.to_thread(_prepare_first_request))
+            if self._closed:
+                raise RuntimeError("GitHubHttp is closed")
+            if self._clients is None:  # another request may have made them meanwhile
+                self._clients = (
+                    httpx.AsyncClient(
+                        base_url=self.base_url, auth=self._auth, timeout=self._timeout,
+                        transport=self._transport, verify=verify,
+                        headers={"Accept": "application/vnd.github+json",
+                                 "X-GitHub-Api-Version": API_VERSION,
+                                 "User-Agent": "honk-desktop"}),
+                    # Redirect targets get their own client: no auth, no GitHub headers.
+                    httpx.AsyncClient(timeout=self._timeout, transport=self._transport,
+                                      verify=verify, headers={"User-Agent": "honk-desktop"}))
+        return self._clients
 
     # -- helpers for the clients ----------------------------------------------------------
 
@@ -186,8 +261,8 @@ class GitHubHttp:
     async def json(self, method: str, path: str, *, body: Any = None,
                    params: dict[str, str] | None = None, explain: Explain | None = None) -> Any:
         """The JSON GitHub answers to a successful request."""
-        return self._decode(await self.send(method, path, body=body, params=params,
-                                            explain=explain), method, path)
+        return await self._decode(await self.send(method, path, body=body, params=params,
+                                                  explain=explain), method, path)
 
     async def send(self, method: str, path: str, *, body: Any = None,
                    params: dict[str, str] | None = None,
@@ -195,9 +270,10 @@ class GitHubHttp:
         """A 2xx or 3xx answer, after waiting out rate limits; anything else raises."""
         where = f"{method} {httpx.URL(path).path if '://' in path else path} at {self.base_url}"
         waited = 0.0
+        api, _ = await self._connected()
         while True:
             try:
-                response = await self._http.request(method, path, json=body, params=params)
+                response = await api.request(method, path, json=body, params=params)
             except httpx.HTTPError as exc:
                 raise GitHubUnreachable(
                     self.scrub(f"GitHub {where} failed: {type(exc).__name__}: {exc}")
@@ -231,7 +307,7 @@ class GitHubHttp:
         target, query = path, params
         for _ in range(_MAX_PAGES):
             response = await self.send("GET", target, params=query, explain=explain)
-            data = self._decode(response, "GET", path)
+            data = await self._decode(response, "GET", path)
             page = data.get(key) if isinstance(data, dict) else None
             if not isinstance(page, list):
                 raise self.shape("GET", path, f"{{{key}: [...]}}")
@@ -245,19 +321,19 @@ class GitHubHttp:
             target, query = str(url), None
         raise GitHubError(f"GitHub GET {path} at {self.base_url}: more than {_MAX_PAGES} pages")
 
-    async def fetch(self, path: str, write: Callable[[bytes], object], *,
-                    explain: Explain | None = None) -> int:
+    async def fetch(self, path: str, write: Write, *, explain: Explain | None = None) -> int:
         """GET ``path``, which answers 302 to another host, and stream what that host serves
         into ``write``; the request there is a fresh one, without the token. Bytes written."""
         for attempt in (1, 2):
             response = await self.send("GET", path, explain=explain)
             if response.is_success:  # served here after all
-                write(response.content)
+                await write(response.content)
                 return len(response.content)
             url = response.url.join(response.headers["location"])
             host = url.host  # never the whole URL: its query is a signature
+            _, elsewhere = await self._connected()
             try:
-                async with self._elsewhere.stream("GET", url) as got:
+                async with elsewhere.stream("GET", url) as got:
                     if got.status_code in (403, 410) and attempt == 1:
                         continue  # the short-lived link expired before we used it: ask again
                     if not got.is_success:
@@ -266,7 +342,7 @@ class GitHubHttp:
                                           got.status_code)
                     written = 0
                     async for chunk in got.aiter_bytes():
-                        write(chunk)
+                        await write(chunk)
                         written += len(chunk)
                     return written
             except httpx.HTTPError as exc:
@@ -277,8 +353,10 @@ class GitHubHttp:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+    async def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
         try:
+            if len(response.content) >= LARGE_BODY:
+                return await asyncio.to_thread(json.loads, response.content)
             return response.json()
         except ValueError:
             raise self.shape(method, path, "JSON") from None

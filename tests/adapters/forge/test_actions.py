@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
+import httpx
 import pytest
 
 from desktop.adapters.forge.actions import ActionsClient, ArtifactExpired, Job, WorkflowRun
@@ -259,3 +262,80 @@ async def test_bad_token_is_an_auth_error_that_never_shows_it(sim: FakeGitHub,
         for text in (str(info.value), repr(info.value), repr(info.value.args), repr(gh)):
             assert wrong not in text and TOKEN not in text
     assert sim.actions.dispatches == []
+
+
+class Chunks(httpx.AsyncByteStream):
+    """A blob served in 64 KiB pieces, optionally cut after ``fail_after`` of them."""
+
+    def __init__(self, data: bytes, fail_after: int | None = None) -> None:
+        self.data, self.fail_after = data, fail_after
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for n, at in enumerate(range(0, len(self.data), 65536)):
+            if n == self.fail_after:
+                raise httpx.ReadError("connection reset")
+            yield self.data[at:at + 65536]
+
+
+def blob_host(stream: Chunks) -> httpx.MockTransport:
+    """The API answers the zip with a 302 to a blob host, which streams ``stream``."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.example":
+            return httpx.Response(302, headers={"Location": "https://blobs.example/z?sig=1"})
+        return httpx.Response(200, stream=stream)
+    return httpx.MockTransport(handler)
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(thread name, bytes) of every write to a partial download file."""
+    seen: list[tuple[str, int]] = []
+    real_open = Path.open
+
+    class Recorded:
+        def __init__(self, file: BinaryIO) -> None:
+            self.file = file
+
+        def write(self, data: bytes) -> int:
+            seen.append((threading.current_thread().name, len(data)))
+            return self.file.write(data)
+
+        def close(self) -> None:
+            self.file.close()
+
+    def spying(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened = real_open(self, *args, **kwargs)
+        return Recorded(opened) if self.name.endswith(".part") else opened
+
+    monkeypatch.setattr(Path, "open", spying)
+    return seen
+
+
+async def test_a_download_is_written_whole_a_mib_at_a_time_off_the_loop(
+        tmp_path: Path, writes: list[tuple[str, int]]) -> None:
+    data = bytes(range(256)) * (3 * 4096 + 100)  # 3 MiB and a bit: 49 pieces of 64 KiB
+    dest = tmp_path / "a.zip"
+    async with ActionsClient(TOKEN, base_url="https://api.example",
+                             transport=blob_host(Chunks(data))) as gh:
+        assert await gh.download_artifact("acme", "app", 7, dest) == len(data)
+    assert dest.read_bytes() == data and [p.name for p in tmp_path.iterdir()] == ["a.zip"]
+    assert [size for _, size in writes] == [1024 * 1024] * 3 + [len(data) - 3 * 1024 * 1024]
+    assert threading.current_thread().name not in {name for name, _ in writes}
+
+
+async def test_a_download_cut_midway_leaves_no_file(tmp_path: Path,
+                                                    writes: list[tuple[str, int]]) -> None:
+    data = bytes(range(256)) * 4096 * 2  # 2 MiB: the first MiB is written before the cut
+    async with ActionsClient(TOKEN, base_url="https://api.example",
+                             transport=blob_host(Chunks(data, fail_after=20))) as gh:
+        with pytest.raises(GitHubError, match=re.escape("download from blobs.example failed")):
+            await gh.download_artifact("acme", "app", 7, tmp_path / "a.zip")
+    assert writes and list(tmp_path.iterdir()) == []
+
+
+async def test_a_long_log_split_inside_a_character_comes_back_whole() -> None:
+    # 420 KB in 64 KiB pieces: 65536 % 3 == 1, so the first cut falls inside a ✓ (3 bytes).
+    log = ("✓" * 140_000 + "\nBUILD SUCCESSFUL\n").encode()
+    async with ActionsClient(TOKEN, base_url="https://api.example",
+                             transport=blob_host(Chunks(log))) as gh:
+        assert await gh.job_log("acme", "app", 5) == log.decode()

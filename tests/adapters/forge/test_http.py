@@ -8,11 +8,17 @@ written from GitHub's documentation.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import certifi
 import httpx
 import pytest
 
+from desktop.adapters.forge import http as forge_http
 from desktop.adapters.forge.actions import ActionsClient
 from desktop.adapters.forge.github import GitHubClient, GitHubForbidden, GitHubUnreachable
 from desktop.sim.github_api import FakeGitHub
@@ -102,7 +108,7 @@ async def test_which_403s_and_429s_are_waited_for() -> None:
                                   "head_sha": SHA, "created_at": "2026-01-01T00:00:00Z"}),
         httpx.Response(403, json={"message": "Resource not accessible by integration"}),
     ])
-    sleeps, seen = Sleeps(), []
+    sleeps, seen = Sleeps(), list[httpx.Request]()
     async with ActionsClient(TOKEN, base_url=API, sleep=sleeps,
                              transport=mock(lambda r: next(answers), seen)) as gh:
         assert (await gh.get_run("acme", "app", 1)).head_sha == SHA
@@ -123,3 +129,93 @@ async def test_the_merge_route_client_waits_out_a_rate_limit_too(repo: RepoWithR
             status = await gh.required_checks("acme", "app", repo.git("rev-parse", "HEAD"))
     assert status.summary() == "no checks reported"
     assert sleeps.waits == [7.0] and told == ["GitHub rate limit (secondary): waiting 7 s"]
+
+
+class _Json(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"resources": {}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def plain_api() -> Iterator[str]:
+    """A bare HTTP server answering ``{}``-ish JSON: a client with no test transport."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Json)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def tls_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the threads that built TLS settings (CA certificates parsed), from now on."""
+    monkeypatch.setattr(forge_http, "_TLS", {})
+    built: list[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    return built
+
+
+async def test_tls_settings_are_built_once_off_the_loop_and_shared(
+        plain_api: str, tls_builds: list[str]) -> None:
+    clients: list[GitHubClient | ActionsClient] = [GitHubClient(TOKEN, base_url=plain_api),
+                                                   ActionsClient(TOKEN, base_url=plain_api)]
+    assert tls_builds == []  # making a client (on the loop, as the merge route does) builds none
+    for client in clients:
+        async with client:
+            assert await client._core.json("GET", "/rate_limit") == {"resources": {}}
+    assert len(tls_builds) == 1  # not one per client, nor per host a client talks to
+    assert tls_builds[0] != threading.current_thread().name
+
+
+async def test_the_tls_settings_follow_ssl_cert_file(monkeypatch: pytest.MonkeyPatch,
+                                                     tls_builds: list[str]) -> None:
+    for var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    default = forge_http.tls_context()  # certifi's CAs, as httpx uses by default
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    chosen = forge_http.tls_context()
+    assert chosen is not default and forge_http.tls_context() is chosen
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert forge_http.tls_context() is default
+    assert len(tls_builds) == 2
+
+
+async def test_a_closed_client_sends_nothing(plain_api: str) -> None:
+    gh = GitHubClient(TOKEN, base_url=plain_api)
+    await gh.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await gh._core.json("GET", "/rate_limit")
+
+
+async def test_a_large_answer_is_parsed_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = {"id": 1, "status": "completed", "conclusion": "success", "head_sha": SHA,
+           "created_at": "2026-01-01T00:00:00Z", "padding": "x" * forge_http.LARGE_BODY}
+    parsed_on: list[str] = []
+    real = json.loads
+
+    def loads(*args: Any, **kwargs: Any) -> Any:
+        parsed_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", loads)
+    async with ActionsClient(TOKEN, base_url=API,
+                             transport=mock(lambda r: httpx.Response(200, json=run), [])) as gh:
+        got = await gh.get_run("acme", "app", 1)
+    assert got.head_sha == SHA and got.conclusion == "success"
+    assert parsed_on and threading.current_thread().name not in parsed_on
