@@ -46,20 +46,11 @@ from desktop.adapters.process.loop_priority import background_pool
 from desktop.core.config import load_config
 from desktop.core.events import Event
 from desktop.core.pipeline import ChangeContext
+from desktop.sim.github_actions import honk_toml
 from desktop.sim.github_api import FakeGitHub
 
 TOKEN = "ghp_BenchToken0123456789abcdefABCDEFGH"
 APK = b"PK-bench-apk" + bytes(range(256)) * 4096  # ~1 MB, the size of a small debug APK
-TOML = """[build]
-via = "github-actions"
-workflow = "honk-build.yml"
-actions_artifact = "app-debug"
-artifact = "*.apk"
-[merge]
-via = "github"
-github_repo = "acme/app"
-github_api = "{api}"
-"""
 
 
 # The loopback GitHub's CPU priority in its own process: the lowest, as GitHub uses none of
@@ -148,7 +139,7 @@ async def honk_builds(repo: Path, api: str, commits: list[tuple[str, str]],
     from desktop.adapters.git.merge import GitMerger
     from desktop.steps.remote_build import RemoteBuildStep
 
-    config = load_config(TOML.format(api=api))
+    config = load_config(honk_toml(api))
     assert config.build is not None
     events: list[Event] = []
     pool = background_pool(BACKGROUND_THREADS, "honk-work")

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 # In the order a person meets them: streaming, scaling, start-up, install, memory, a run.
-BENCHMARKS = ("stream_edit", "ui_stream", "diff_scaling", "startup", "install_path", "memory", "load",
-              "pipeline_overhead", "remote_build", "engines")
+BENCHMARKS = ("stream_edit", "ui_stream", "diff_scaling", "startup", "gc_pause", "install_path",
+              "memory", "load", "pipeline_overhead", "remote_build", "engines")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 TIMEOUT_S = 900

@@ -256,6 +256,7 @@ async def _run_cancellable(coro: Coroutine[Any, Any, ChangeState]) -> ChangeStat
 async def _slack(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     """`honk slack`: serve until SIGINT/SIGTERM; one line per connection state and event."""
     import asyncio
+    import gc
     import signal
 
     from desktop.app.errors import SlackError
@@ -279,7 +280,10 @@ async def _slack(services: Services, args: argparse.Namespace, out: TextIO) -> i
                                                                    else ""),
                                  state=s.state.value, reason=s.reason),
         on_problem=lambda message: line("slack_problem", f"problem: {message}",
-                                        message=message))
+                                        message=message),
+        # A server lives for days: start-up's ~200k objects leave every later collection,
+        # so a full one no longer pauses request handling for ~100 ms.
+        after_warm_up=gc.freeze)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

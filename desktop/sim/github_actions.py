@@ -32,7 +32,7 @@ from desktop.sim.github_rate_limit import ACTIONS_DOCS, RateLimit
 from desktop.sim.github_reply import Reply, error, iso
 from desktop.sim.github_repo import BareRepo
 
-__all__ = ["ActionsSim", "Build"]
+__all__ = ["WORKFLOW", "ActionsSim", "Build", "honk_toml"]
 
 Logs = str | Mapping[str, str]  # one log for a job named "build", or job name -> log
 Artifacts = Mapping[str, Mapping[str, bytes]]  # artifact name -> file name -> bytes
@@ -40,6 +40,23 @@ Build = Callable[[str, dict[str, str]], tuple[Logs, Artifacts]]
 Query = dict[str, str]
 
 CONCLUSIONS = ("success", "failure", "cancelled", "timed_out")
+WORKFLOW = "honk-build.yml"  # the workflow every ActionsSim starts with
+_HONK_TOML = f"""[build]
+via = "github-actions"
+workflow = "{WORKFLOW}"
+actions_artifact = "app-debug"
+artifact = "*.apk"
+[merge]
+via = "github"
+github_repo = "acme/app"
+"""
+
+
+def honk_toml(api_url: str = "") -> str:
+    """A honk.toml whose build runs on this stand-in's Actions (``FakeGitHub``'s default
+    ``acme/app``): ``WORKFLOW`` uploads the APK as the artifact ``app-debug``. ``api_url`` is
+    the loopback GitHub's; none leaves GitHub's own, for a stand-in not called over HTTP."""
+    return _HONK_TOML + (f'github_api = "{api_url}"\n' if api_url else "")
 
 
 def _default_build(sha: str, inputs: dict[str, str]) -> tuple[Logs, Artifacts]:
@@ -87,7 +104,7 @@ class ActionsSim:
     def __init__(self, *, git_dir: Path, owner: str, repo: str) -> None:
         self.git_dir, self.owner, self.repo = git_dir, owner, repo
         # -- knobs ------------------------------------------------------------------------
-        self.workflows: dict[str, int] = {"honk-build.yml": 4001}  # file name -> workflow id
+        self.workflows: dict[str, int] = {WORKFLOW: 4001}  # file name -> workflow id
         self.dispatch_answers_204 = False  # older GitHub Enterprise: no run details, ever
         self.fake_head_sha: str | None = None  # runs claim this head instead of the branch's
         self.queued_s, self.running_s = 0.2, 0.2  # seconds on `clock`

@@ -5,6 +5,11 @@ is crossed. With asyncio.to_thread workers (git, keyring, sqlite) that is often 
 a cycle holding a Qt object is then freed there: Qt warns "Timers cannot be stopped from
 another thread" or crashes. So automatic collection is turned off and the GUI thread
 collects on a timer, generation by generation, as the thresholds would have.
+
+Once the window is complete and warmed up, :meth:`MainThreadCollector.freeze` moves the
+~200,000 objects of start-up (modules, classes, the SDKs) out of every later collection: a
+full collection then walks only what the session made since, instead of stalling the window
+for ~50-110 ms each time.
 """
 
 from __future__ import annotations
@@ -33,6 +38,12 @@ class MainThreadCollector(QObject):
             if counts[1] > thresholds[1]:
                 generation = 2 if counts[2] > thresholds[2] else 1
             gc.collect(generation)
+
+    def freeze(self) -> int:
+        """Leave every object alive now out of later collections (the process's start-up
+        heap lives as long as it does); the number frozen. Call once start-up is over."""
+        gc.freeze()
+        return gc.get_freeze_count()
 
     def stop(self) -> None:
         self._timer.stop()

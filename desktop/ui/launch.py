@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -66,9 +66,11 @@ def open_window(services: Services, settings: QSettings,
 
 
 async def main(window: MainWindow, env: Mapping[str, str] | None = None,
-               settings: QSettings | None = None, demo: DemoEnvironment | None = None) -> int:
+               settings: QSettings | None = None, demo: DemoEnvironment | None = None, *,
+               after_warm_up: Callable[[], object] | None = None) -> int:
     """Build the services (from ``env``, else the process's) over the painted ``window``,
-    warm the agent stack up a step at a time, and return when the person quits."""
+    warm the agent stack up off the loop, call ``after_warm_up`` (start-up is over), and
+    return when the person quits."""
     import asyncio
 
     from PySide6.QtCore import QSettings
@@ -105,6 +107,8 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
 
                 ActivationServer(services.home, window.show_window, window).listen()
             await warm_up(services)
+            if after_warm_up is not None:
+                after_warm_up()
         await done
     finally:
         if phone is not None:  # before the services it uses go
@@ -148,7 +152,8 @@ async def warm_up(services: Services) -> None:
 
 
 async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S, *,
-                    remote_build: bool = False) -> int:
+                    remote_build: bool = False,
+                    after_warm_up: Callable[[], object] | None = None) -> int:
     """`honk demo`: the window on the demo's stand-ins and its throw-away HONK_HOME (never
     the person's); everything the demo started is stopped and deleted on quit."""
     import asyncio
@@ -158,7 +163,7 @@ async def demo_main(window: MainWindow, pace_s: float = DEMO_PACE_S, *,
     demo = DemoEnvironment(pace_s=pace_s, remote_build=remote_build)
     await asyncio.to_thread(demo.__enter__)  # copies a repo, starts adb: blocking work
     try:
-        return await main(window, demo.env, demo=demo)
+        return await main(window, demo.env, demo=demo, after_warm_up=after_warm_up)
     finally:
         await asyncio.to_thread(demo.close)
 
@@ -263,8 +268,11 @@ def _run_app(app: QApplication, home: Path | None, *, demo: bool,
         # asyncio.Runner takes loop_factory on 3.11 too (asyncio.run only from 3.12).
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
             try:
-                return runner.run(demo_main(window, remote_build=remote_build) if demo
-                                  else main(window, None, settings))
+                # Start-up's objects then leave every collection (see gc_guard).
+                done = collector.freeze
+                return runner.run(
+                    demo_main(window, remote_build=remote_build, after_warm_up=done) if demo
+                    else main(window, None, settings, after_warm_up=done))
             except asyncio.CancelledError:
                 return 0
     finally:

@@ -1,5 +1,9 @@
 """The loopback GitHub's Actions on the wire, spoken to with plain httpx."""
 
+# The loopback GitHub's fixtures are imported by name from tests.helpers.github_actions; their
+# parameters then look like redefinitions to ruff.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import io
@@ -11,43 +15,17 @@ import httpx
 import pytest
 
 from desktop.sim.github_api import FakeGitHub
-from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.github_actions import (  # noqa: F401
+    BRANCH,
+    TOKEN,
+    Clock,
+    clock,
+    pushed,
+    sim,
+)
 
-TOKEN = "ghp_SimActionsToken0123456789abcdefXYZ"
-BRANCH = "honk/c1-greeting"
 ACTIONS = "/repos/acme/app/actions"
 WORKFLOW = f"{ACTIONS}/workflows/honk-build.yml"
-
-
-class Clock:
-    """The sim's time, stepped by the test."""
-
-    def __init__(self, now: float = 1_767_225_600.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def pushed(repo: RepoWithRemote) -> str:
-    repo.git("checkout", "-q", "-b", BRANCH)
-    repo.write("app/greeting.py", 'GREETING = "Hi"\n')
-    sha = repo.commit_all("change greeting")
-    repo.git("push", "-q", "origin", BRANCH)
-    return sha
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sim(repo: RepoWithRemote, clock: Clock) -> Iterator[FakeGitHub]:
-    with FakeGitHub(git_dir=repo.remote, token=TOKEN) as server:
-        server.actions.clock = clock
-        yield server
 
 
 @pytest.fixture

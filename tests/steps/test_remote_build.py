@@ -25,6 +25,7 @@ from desktop.core.config import load_config
 from desktop.core.events import Event
 from desktop.core.pipeline import ChangeContext
 from desktop.core.text import REDACTED
+from desktop.sim.github_actions import honk_toml
 from desktop.steps import remote_build
 from desktop.steps.remote_build import RemoteBuildStep
 
@@ -32,15 +33,6 @@ T = TypeVar("T")
 COMMIT = "c" * 40
 SECRET = "sk-remote-build-secret-0123456789"
 APK = b"PK-apk" + bytes(range(256)) * 64
-TOML = """[build]
-via = "github-actions"
-workflow = "honk-build.yml"
-actions_artifact = "app-debug"
-artifact = "*.apk"
-[merge]
-via = "github"
-github_repo = "acme/app"
-"""
 POOL = "test-offload"
 
 
@@ -138,7 +130,7 @@ def offload_to(pool: ThreadPoolExecutor) -> Callable[..., Awaitable[Any]]:
 
 def make_step(tmp_path: Path, actions: Actions, threads: Threads,
               pool: ThreadPoolExecutor, share: LoopShare | None = None) -> RemoteBuildStep:
-    config = load_config(TOML)
+    config = load_config(honk_toml())
     assert config.build is not None
 
     def client(on_wait: Callable[[float, str], None]) -> Actions:
@@ -161,7 +153,7 @@ def make_step(tmp_path: Path, actions: Actions, threads: Threads,
 
 def context(events: list[Event]) -> ChangeContext:
     return ChangeContext(change_id="c1", request="r", worktree=".", branch="honk/c1",
-                         base_commit="", config=load_config(TOML), emit=events.append,
+                         base_commit="", config=load_config(honk_toml()), emit=events.append,
                          model="m", commit=COMMIT)
 
 

@@ -11,25 +11,20 @@ import asyncio
 import contextlib
 import os
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import httpx
+from typing import Any, BinaryIO, Unpack
 
 from desktop.adapters.forge.http import (
     LARGE_BODY,
+    GitHubApiClient,
     GitHubError,
-    GitHubHttp,
     GitHubNotFound,
     GitHubUnreachable,
     GitHubValidation,
-    OnWait,
-    Sleep,
+    HttpOptions,
 )
 
 __all__ = ["ActionsClient", "ArtifactExpired", "Job", "RunArtifact", "WorkflowRun"]
@@ -78,40 +73,16 @@ def _when(iso: str) -> datetime:
     return parsed.astimezone(UTC).replace(microsecond=0)
 
 
-class ActionsClient:
-    """``async with ActionsClient(token, base_url=...) as actions:`` – one per build stage."""
+class ActionsClient(GitHubApiClient):
+    """``async with ActionsClient(token, base_url=...) as actions:`` – one per build stage;
+    ``per_page`` (1-100) is the page size of the lists it reads."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = "https://api.github.com",
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_wait: OnWait | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] = time.time,
-        max_wait: float = 900.0,
-        per_page: int = 100,
-    ) -> None:
-        self._core = GitHubHttp(token, base_url=base_url, timeout=timeout, transport=transport,
-                                on_wait=on_wait, sleep=sleep, clock=clock, max_wait=max_wait,
-                                permissions="actions: write, contents: write")
-        self.base_url = self._core.base_url
+    PERMISSIONS = "actions: write, contents: write"
+
+    def __init__(self, token: str, *, per_page: int = 100,
+                 **options: Unpack[HttpOptions]) -> None:
+        super().__init__(token, **options)
         self._per_page = str(min(max(per_page, 1), 100))
-
-    def __repr__(self) -> str:
-        return f"ActionsClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> ActionsClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        await self._core.aclose()
 
     # -- runs -----------------------------------------------------------------------------
 

@@ -17,22 +17,18 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import httpx
-
 from desktop.adapters.forge.http import (
     API_VERSION,
+    GitHubApiClient,
     GitHubAuthError,
     GitHubError,
     GitHubForbidden,
-    GitHubHttp,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubUnreachable,
     GitHubValidation,
     HeadChanged,
     NotMergeable,
-    OnWait,
-    Sleep,
 )
 
 __all__ = [
@@ -106,38 +102,10 @@ class ChecksStatus:
         return f"{self.state}: " + "; ".join(parts)
 
 
-class GitHubClient:
+class GitHubClient(GitHubApiClient):
     """``async with GitHubClient(token, base_url=...) as gh:`` – one client per route run."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = "https://api.github.com",
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_wait: OnWait | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] = time.time,
-        max_wait: float = 900.0,
-    ) -> None:
-        self._core = GitHubHttp(token, base_url=base_url, timeout=timeout, transport=transport,
-                                on_wait=on_wait, sleep=sleep, clock=clock, max_wait=max_wait,
-                                permissions="contents and pull requests: write")
-        self.base_url = self._core.base_url
-
-    def __repr__(self) -> str:
-        return f"GitHubClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> GitHubClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        await self._core.aclose()
+    PERMISSIONS = "contents and pull requests: write"
 
     # -- pull requests -------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The HTTP core the GitHub clients share: one httpx client per API host, the token sent to
 that host only, GitHub's JSON errors turned into the ``GitHubError`` family, ``Link`` paging,
-rate limits waited out, and the documented 302s to another host followed without the token.
+rate limits waited out, and the documented 302s to another host followed without the token;
+``GitHubApiClient`` is the base each client (merge route, Actions) builds on.
 
 The token is passed in by the caller (from the keyring); it is sent only as the
 ``Authorization`` header to the API's own origin and never appears in a message, an
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import Any, ClassVar, Self, TypedDict, Unpack
 
 import httpx
 
@@ -30,6 +31,7 @@ __all__ = [
     "API_VERSION",
     "LARGE_BODY",
     "Explain",
+    "GitHubApiClient",
     "GitHubAuthError",
     "GitHubError",
     "GitHubForbidden",
@@ -39,6 +41,7 @@ __all__ = [
     "GitHubUnreachable",
     "GitHubValidation",
     "HeadChanged",
+    "HttpOptions",
     "NotMergeable",
     "OnWait",
     "Sleep",
@@ -163,6 +166,18 @@ class _Bearer(httpx.Auth):
 
     def __repr__(self) -> str:
         return "_Bearer(<token hidden>)"
+
+
+class HttpOptions(TypedDict, total=False):
+    """The keywords a GitHub client takes for its ``GitHubHttp`` (defaults there)."""
+
+    base_url: str
+    timeout: float
+    transport: httpx.AsyncBaseTransport | None
+    on_wait: OnWait | None
+    sleep: Sleep
+    clock: Callable[[], float]
+    max_wait: float
 
 
 class GitHubHttp:
@@ -413,3 +428,28 @@ class GitHubHttp:
         if code == 422:
             return GitHubValidation(f"GitHub rejected {where} ({quoted})", code, said)
         return GitHubError(f"GitHub {where} failed ({quoted})", code, said)
+
+
+class GitHubApiClient:
+    """What the GitHub clients share: their ``GitHubHttp`` (``self._core``), made from the
+    same keywords and naming the client's ``PERMISSIONS`` when GitHub answers 403, and
+    ``async with`` closing it."""
+
+    PERMISSIONS: ClassVar[str] = "the permissions it needs"
+
+    def __init__(self, token: str, **options: Unpack[HttpOptions]) -> None:
+        self._core = GitHubHttp(token, permissions=self.PERMISSIONS, **options)
+        self.base_url = self._core.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._core.aclose()

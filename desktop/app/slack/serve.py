@@ -58,8 +58,12 @@ class SlackServer:
     def __init__(self, services: Services, repos: dict[str, ServedRepo], *,
                  device: str | None = None, api_url: str | None = None,
                  on_status: Callable[[SocketStatus], None] | None = None,
-                 on_problem: Callable[[str], None] | None = None) -> None:
+                 on_problem: Callable[[str], None] | None = None,
+                 after_warm_up: Callable[[], object] | None = None) -> None:
+        """``after_warm_up``: called once the first run's imports and client are made (a
+        long-lived process freezes its start-up heap out of later collections then)."""
         self.services, self.repos, self.device = services, repos, device
+        self.after_warm_up = after_warm_up
         self.api_url = api_url or services.env.get("HONK_SLACK_API_URL") or DEFAULT_API_URL
         self.on_status = on_status or (lambda _status: None)
         self.on_problem = on_problem or (lambda _message: None)
@@ -122,6 +126,8 @@ class SlackServer:
             # The first run's imports and client now, while nobody waits, off the loop so
             # requests are handled meanwhile; Claude Code's SDK too if a served repo uses it.
             await warm_up(services.context, [r.path for r in self.repos.values()])
+            if self.after_warm_up is not None:
+                self.after_warm_up()
             await self._stop.wait()
         finally:
             poll.cancel()

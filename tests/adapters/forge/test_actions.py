@@ -1,11 +1,15 @@
 """The Actions client against the loopback GitHub (a real bare repository behind it)."""
 
+# The loopback GitHub's fixtures are imported by name from tests.helpers.github_actions; their
+# parameters then look like redefinitions to ruff.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
 import threading
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,23 +25,17 @@ from desktop.adapters.forge.http import (
     GitHubValidation,
 )
 from desktop.sim.github_api import FakeGitHub
-from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.github_actions import (  # noqa: F401
+    BRANCH,
+    STARTED,
+    TOKEN,
+    Clock,
+    clock,
+    pushed,
+    sim,
+)
 
-TOKEN = "ghp_ActionsClientToken0123456789abcdef"
-BRANCH = "honk/c1-greeting"
 WORKFLOW = "honk-build.yml"
-START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-STARTED = "2026-01-01T00:00:00Z"
-
-
-class Clock:
-    """One time for the sim and the client, stepped by the test."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Sleeps:
@@ -51,29 +49,8 @@ class Sleeps:
 
 
 @pytest.fixture
-def pushed(repo: RepoWithRemote) -> str:
-    repo.git("checkout", "-q", "-b", BRANCH)
-    repo.write("app/greeting.py", 'GREETING = "Hi"\n')
-    sha = repo.commit_all("change greeting")
-    repo.git("push", "-q", "origin", BRANCH)
-    return sha
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-@pytest.fixture
-def sim(repo: RepoWithRemote, clock: Clock) -> Iterator[FakeGitHub]:
-    with FakeGitHub(git_dir=repo.remote, token=TOKEN) as server:
-        server.actions.clock = clock
-        yield server
 
 
 @pytest.fixture
