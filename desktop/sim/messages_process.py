@@ -15,9 +15,9 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
+from desktop.sim.http_server import Service
 from desktop.sim.messages_routing import Route
 from desktop.sim.messages_script import Script
 
@@ -28,7 +28,7 @@ _STOP_TIMEOUT_S = 10.0
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-class MessagesServerProcess:
+class MessagesServerProcess(Service):
     """A `ScriptedMessagesAPI` serving ``scripts`` in a spawned child process.
 
     ``routes`` (with optional ``default``) become the child's `route_by` router; without
@@ -124,18 +124,6 @@ class MessagesServerProcess:
             proc.kill()
             proc.wait()
         proc.stdout.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:

@@ -24,7 +24,6 @@ from desktop.core.events import (
     EditRejected,
     Notice,
     ToolCall,
-    Usage,
 )
 from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.pricing import PriceTable, TurnUsage
@@ -35,6 +34,7 @@ from desktop.steps.model_stream import (
     StreamedToolInput,
     merge_usage,
     turn_usage,
+    usage_event,
 )
 
 __all__ = ["AgentSettings", "AgentStep", "ToolOutcomeLike", "Toolbox"]
@@ -173,19 +173,7 @@ class AgentStep:
     def _account(self, ctx: ChangeContext, turn: _Turn) -> None:
         cost = self.settings.prices.cost(self.settings.model, turn.usage)
         ctx.cost_usd += cost
-        u = turn.usage
-        ctx.emit(
-            Usage(
-                change=ctx.change_id,
-                model=self.settings.model,
-                input_tokens=u.input_tokens,
-                output_tokens=u.output_tokens,
-                cache_creation_input_tokens=u.cache_creation_input_tokens,
-                cache_read_input_tokens=u.cache_read_input_tokens,
-                cost_usd=round(cost, 6),
-                total_cost_usd=round(ctx.cost_usd, 6),
-            )
-        )
+        ctx.emit(usage_event(ctx, self.settings.model, turn.usage, cost))
 
     async def _turn_with_retries(self, ctx: ChangeContext, *, max_tokens: int) -> _Turn:
         s = self.settings

@@ -45,7 +45,6 @@ from desktop.core.events import (
     EditRejected,
     Notice,
     ToolCall,
-    Usage,
 )
 from desktop.core.pipeline import ChangeContext, StepResult
 from desktop.core.pricing import PriceTable
@@ -56,6 +55,7 @@ from desktop.steps.model_stream import (
     StreamedToolInput,
     merge_usage,
     turn_usage,
+    usage_event,
 )
 
 __all__ = ["ClaudeCodeAgentStep", "ClaudeCodeSettings", "ClaudeCodeTools", "edit_previews"]
@@ -283,13 +283,7 @@ class _Fold:
         return _cap_reached(ctx, s.max_cost_usd) if self.cap_passed else None
 
     def _emit_usage(self, usage: Mapping[str, int], cost: float) -> None:
-        u = turn_usage(usage)
-        self.ctx.emit(Usage(
-            change=self.ctx.change_id, model=self.settings.model, input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            cache_creation_input_tokens=u.cache_creation_input_tokens,
-            cache_read_input_tokens=u.cache_read_input_tokens, cost_usd=round(cost, 6),
-            total_cost_usd=round(self.ctx.cost_usd, 6)))
+        self.ctx.emit(usage_event(self.ctx, self.settings.model, turn_usage(usage), cost))
 
     # -- tools ------------------------------------------------------------------------------
 

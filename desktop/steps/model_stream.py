@@ -1,5 +1,6 @@
 """What both agent engines read from the model's raw stream events: a tool call's input as
-it streams, turned into live edit previews, and the usage a message reports.
+it streams, turned into live edit previews, and the usage a message reports (and the
+`Usage` event either journals for a priced turn).
 
 Honk's own loop (``agent.py``, the text editor tool) and Claude Code (``claude_code_agent.py``,
 its ``Edit`` and ``Write`` tools) name their fields differently. A :class:`EditVocabulary`
@@ -15,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core.events import EditPreview
+from desktop.core.events import EditPreview, Usage
 from desktop.core.partial_json import PartialJSONError, PartialObjectParser
+from desktop.core.pipeline import ChangeContext
 from desktop.core.pricing import TurnUsage
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "StreamedToolInput",
     "merge_usage",
     "turn_usage",
+    "usage_event",
 ]
 
 _USAGE_KEYS = (
@@ -125,3 +128,17 @@ def merge_usage(into: dict[str, int], usage: Any) -> None:
 def turn_usage(usage: Mapping[str, int]) -> TurnUsage:
     """The usage folded by :func:`merge_usage` as a :class:`TurnUsage`."""
     return TurnUsage(**{key: usage.get(key, 0) for key in _USAGE_KEYS})
+
+
+def usage_event(ctx: ChangeContext, model: str, usage: TurnUsage, cost: float) -> Usage:
+    """The `Usage` of a turn that cost ``cost``, already added to ``ctx.cost_usd``."""
+    return Usage(
+        change=ctx.change_id,
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        cost_usd=round(cost, 6),
+        total_cost_usd=round(ctx.cost_usd, 6),
+    )

@@ -17,7 +17,9 @@ from tests.helpers.honk_toml import SWEDISH, honk_toml
 from tests.helpers.slack_desk import (
     APPROVER,
     CHANNEL,
+    REQUEST,
     REQUESTER,
+    SCRIPT,
     STRANGER,
     SlackDesk,
     extra_repo,
@@ -25,8 +27,6 @@ from tests.helpers.slack_desk import (
     slack_toml,
 )
 
-SCRIPT = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-REQUEST = "Say hello in Swedish"
 # A build that writes a 3000-byte artifact, and "this computer" as the test device.
 BUILD_SCRIPT = ("import os; os.makedirs('build', exist_ok=True); "
                 "open('build/app.bin', 'wb').write(bytes(range(250)) * 12)")

@@ -13,26 +13,37 @@ from pathlib import Path
 
 import pytest
 
-from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.honk_toml import SWEDISH, Verifier, honk_toml
 from tests.helpers.slack_desk import (
     APPROVER,
     CHANNEL,
+    REQUEST,
     REQUESTER,
+    SCRIPT,
     STRANGER,
     SlackDesk,
     extra_repo,
     slack_desk,
 )
 
-SCRIPT = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-REQUEST = "Say hello in Swedish"
 # Long enough to stop the process while it runs, short enough to run again after.
 SLOW = Verifier("slow-suite", ["python3", "-c", "import time; time.sleep(1.5)"])
 
 
 def sockets_opened(desk: SlackDesk) -> int:
     return len([c for c in desk.phone.calls("websocket") if c.status == 101])
+
+
+def verifying_change(desk: SlackDesk) -> tuple[str, str, str]:
+    """Start the desk, request a change and wait until it verifies (SLOW): its id, thread
+    and status message."""
+    desk.start()
+    desk.phone.slash_command(REQUESTER, CHANNEL, REQUEST)
+    change = desk.change_id()
+    thread_ts, status_ts = desk.thread(change)
+    desk.wait(lambda: desk.line("stage_started", change=change, stage="verify"), 30,
+              "the verify stage")
+    return change, thread_ts, status_ts
 
 
 def assert_no_tokens(desk: SlackDesk, *changes: str) -> None:
@@ -186,12 +197,7 @@ def test_honk_slack_refuses_to_start_without_approvers_tokens_or_the_app_to_itse
 def test_killed_mid_change_the_next_start_resumes_it_in_the_same_thread(
         tmp_path: Path) -> None:
     with slack_desk(tmp_path, SCRIPT, verifiers=(SWEDISH, SLOW)) as desk:
-        desk.start()
-        desk.phone.slash_command(REQUESTER, CHANNEL, REQUEST)
-        change = desk.change_id()
-        thread_ts, status_ts = desk.thread(change)
-        desk.wait(lambda: desk.line("stage_started", change=change, stage="verify"), 30,
-                  "the verify stage")
+        change, thread_ts, status_ts = verifying_change(desk)
         desk.stop(signal.SIGKILL)
 
         desk.start()
@@ -218,12 +224,7 @@ def test_killed_mid_change_the_next_start_resumes_it_in_the_same_thread(
 def test_sigterm_mid_change_leaves_it_interrupted_and_the_next_start_resumes_it(
         tmp_path: Path) -> None:
     with slack_desk(tmp_path, SCRIPT, verifiers=(SWEDISH, SLOW)) as desk:
-        desk.start()
-        desk.phone.slash_command(REQUESTER, CHANNEL, REQUEST)
-        change = desk.change_id()
-        thread_ts, status_ts = desk.thread(change)
-        desk.wait(lambda: desk.line("stage_started", change=change, stage="verify"), 30,
-                  "the verify stage")
+        change, thread_ts, status_ts = verifying_change(desk)
         code, _stderr = desk.stop(signal.SIGTERM)
         assert code == 0
         shown = desk.show(change)

@@ -18,7 +18,9 @@ from tests.helpers.honk_toml import SWEDISH, honk_toml
 from tests.helpers.slack_desk import (
     APPROVER,
     CHANNEL,
+    REQUEST,
     REQUESTER,
+    SCRIPT,
     STRANGER,
     SlackDesk,
     extra_repo,
@@ -26,8 +28,6 @@ from tests.helpers.slack_desk import (
     slack_toml,
 )
 
-SCRIPT = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
-REQUEST = "Say hello in Swedish"
 ACK_WITHIN_S = 3.0  # Slack redelivers what is not acknowledged within 3 s
 
 

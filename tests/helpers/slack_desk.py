@@ -18,17 +18,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from desktop.sim.messages_api import ScriptedMessagesAPI
-from desktop.sim.messages_script import Response
+from desktop.sim.messages_script import Response, edit_turn, text_turn
 from desktop.sim.slack import Ack, Ephemeral, FakeSlack, SlackMessage
 from tests.helpers.gitrepo import RepoWithRemote, make_repo
 from tests.helpers.honk_toml import SWEDISH, Verifier, configure, honk_toml
 
-__all__ = ["APPROVER", "CHANNEL", "KEY", "REQUESTER", "STRANGER", "SlackDesk", "extra_repo",
-           "slack_desk", "slack_toml"]
+__all__ = ["APPROVER", "CHANNEL", "KEY", "REQUEST", "REQUESTER", "SCRIPT", "STRANGER", "SlackDesk",
+           "extra_repo", "slack_desk", "slack_toml"]
 
 KEY = "sk-ant-slack-desk-0123456789"
 APPROVER, REQUESTER, STRANGER = "U0APPROVE1", "U0REQUEST1", "U0STRANGER"
 CHANNEL = "C0MOBILE01"
+# The request the tests send, and the model's conversation for it: one edit, then done.
+REQUEST = "Say hello in Swedish"
+SCRIPT = [edit_turn("app/greeting.py", '"Hello"', '"Hej"'), text_turn("Done.")]
 T = TypeVar("T")
 
 

@@ -4,6 +4,7 @@ real Secret Service (gnome-keyring in a private D-Bus session) when it is instal
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -39,9 +40,16 @@ def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def all_bytes(root: Path) -> bytes:
-    if not root.exists():
-        return b""
-    return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    """Every file's bytes under ``root``. A keyring daemon still shutting down removes its
+    runtime directory (sockets, no data) meanwhile: what vanishes mid-walk held nothing."""
+    out = []
+    for folder, _dirs, files in os.walk(root):  # os.walk skips a folder that is gone
+        for name in files:
+            path = Path(folder) / name
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file():  # not the daemon's sockets
+                    out.append(path.read_bytes())
+    return b"".join(out)
 
 
 def key_set(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

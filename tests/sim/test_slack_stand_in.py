@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import socket
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -32,22 +31,13 @@ from desktop.sim.websocket import (
     encode_frame,
     read_frame,
 )
-
-BUTTONS = [{"type": "actions", "block_id": "decide", "elements": [
-    {"type": "button", "action_id": "approve", "value": "change-1",
-     "text": {"type": "plain_text", "text": "Approve"}}]}]
+from tests.helpers.slack_loopback import BUTTONS, no_proxy_no_leaks
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy_no_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)  # slack_sdk would send loopback calls there
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 3
-    while (left := set(threading.enumerate()) - before) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not left, f"threads left running: {left}"
+    with no_proxy_no_leaks(monkeypatch):
+        yield
 
 
 @pytest.fixture
@@ -283,5 +273,6 @@ def test_builtin_client_reconnects_with_a_fresh_url(
     tickets = [c.params["ticket"] for c in slack.calls("websocket")]
     assert len(set(tickets)) == 2 and len(slack.calls("apps.connections.open")) == 2
     slack.mention("U0ADA", "C1", "still there?")
-    slack.wait_for(lambda: received)
+    # The client acks after its listener has the request: wait for the ack to land too.
+    slack.wait_for(lambda: bool(received) and bool(slack.acks()))
     assert [a.link for a in slack.acks()] == [2]

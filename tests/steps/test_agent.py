@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from desktop.adapters.editor.tool import EditorTool
 from desktop.adapters.git.workspace import GitWorkspace, Worktree
 from desktop.app.context import AppContext
-from desktop.app.services import Services
-from desktop.core.events import EditApplied, EditPreview, Event, Notice, ToolCall
+from desktop.core.events import EditApplied, EditPreview, Notice, ToolCall
 from desktop.core.options import RunOptions
 from desktop.core.pipeline import ChangeContext
 from desktop.sim.messages_api import ScriptedMessagesAPI
@@ -26,8 +24,7 @@ from tests.helpers.honk_toml import JUDGE_OFF, configure
 from tests.helpers.scripted_api import StartScripted
 from tests.helpers.services import app_services
 from tests.helpers.sessions import GREETING_FILE, SWEDISH_GREETING, swedish_edit, swedish_session
-
-E = TypeVar("E", bound=Event)
+from tests.helpers.step_change import StepChange
 
 
 def agent_step(app: AppContext, ctx: ChangeContext, workspace: GitWorkspace,
@@ -57,22 +54,8 @@ def agent_step(app: AppContext, ctx: ChangeContext, workspace: GitWorkspace,
     return AgentStep(app.client(), settings, toolbox, app.loop_share)
 
 
-@dataclass
-class AgentChange:
-    """A created change with its agent step; ``seen`` is every event the bus carried,
-    ephemeral previews included."""
-
-    services: Services
-    ctx: ChangeContext
-    worktree: Worktree
-    step: AgentStep
-    seen: list[Event] = field(default_factory=list)
-
-    def journalled(self, kind: type[E]) -> list[E]:
-        return [e for e in self.services.journal.events(self.ctx.change_id) if isinstance(e, kind)]
-
-    def greeting(self) -> str:
-        return (self.worktree.path / GREETING_FILE).read_text()
+class AgentChange(StepChange[AgentStep]):
+    """A created change with its agent step (see `StepChange`)."""
 
     def roles(self) -> list[Any]:
         return [message["role"] for message in self.ctx.conversation]

@@ -13,48 +13,32 @@ import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from desktop.adapters.git.workspace import Worktree
-from desktop.app.services import Services, build_services
-from desktop.core.events import EditApplied, EditPreview, Event, Notice
+from desktop.app.services import build_services
+from desktop.core.events import EditApplied, EditPreview, Notice
 from desktop.core.options import RunOptions
-from desktop.core.pipeline import ChangeContext
+from desktop.core.pipeline import StepResult
 from desktop.sim.messages_claude_code import claude_edit_turn, read_turn
-from desktop.sim.messages_script import server_error, text_turn
+from desktop.sim.messages_script import Response, server_error, text_turn
 from desktop.steps.claude_code_agent import ClaudeCodeAgentStep
 from tests.helpers.gitrepo import RepoWithRemote
 from tests.helpers.honk_toml import configure, honk_toml
 from tests.helpers.scripted_api import StartScripted
 from tests.helpers.sessions import GREETING_FILE, SWEDISH_GREETING
+from tests.helpers.step_change import StepChange
 
 pytestmark = pytest.mark.slow
 
-E = TypeVar("E", bound=Event)
 GREETING = 'GREETING = "Hello"\n'
 ENGINE = '[agent]\nengine = "claude-code"\n'
 
 
-@dataclass
-class CodeChange:
-    """A created change with its Claude Code agent step; ``seen`` is every event the bus
-    carried, ephemeral previews included."""
-
-    services: Services
-    ctx: ChangeContext
-    worktree: Worktree
-    step: ClaudeCodeAgentStep
-    seen: list[Event] = field(default_factory=list)
-
-    def journalled(self, kind: type[E]) -> list[E]:
-        return [e for e in self.services.journal.events(self.ctx.change_id) if isinstance(e, kind)]
-
-    def greeting(self) -> str:
-        return (self.worktree.path / GREETING_FILE).read_text()
+class CodeChange(StepChange[ClaudeCodeAgentStep]):
+    """A created change with its Claude Code agent step (see `StepChange`)."""
 
     def running_cli(self) -> int | None:
         """The CLI's pid, as the change's ledger of running processes has it."""
@@ -114,6 +98,24 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def slow_edit_script() -> list[Response]:
+    """Read the greeting, then edit it slowly (streamed 4 characters every 0.1 s), then done."""
+    slow_edit = claude_edit_turn(GREETING_FILE, '"Hello"', '"Hej"', chunk_chars=4, delay_s=0.1)
+    return [read_turn(GREETING_FILE), slow_edit, text_turn("Done.")]
+
+
+async def run_until_preview(change: CodeChange) -> tuple[asyncio.Future[StepResult], int]:
+    """Run the step until the bus carries its first edit preview: the run, and the pid of
+    its CLI (running mid-edit)."""
+    running = asyncio.ensure_future(change.step.run(change.ctx))
+    while not any(isinstance(e, EditPreview) for e in change.seen):
+        assert not running.done(), running.result()
+        await asyncio.sleep(0.02)
+    pid = change.running_cli()
+    assert pid is not None
+    return running, pid
+
+
 @pytest.fixture
 def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCli]:
     yield FakeCli(tmp_path / "fake-cli", monkeypatch)
@@ -169,15 +171,9 @@ async def test_a_cli_that_crashes_at_start_says_so_with_what_it_printed(
 
 async def test_the_real_cli_killed_mid_edit_ends_the_stage_and_nothing_is_half_applied(
         repo: RepoWithRemote, scripted: StartScripted) -> None:
-    slow_edit = claude_edit_turn(GREETING_FILE, '"Hello"', '"Hej"', chunk_chars=4, delay_s=0.1)
-    scripted([read_turn(GREETING_FILE), slow_edit, text_turn("Done.")])
+    scripted(slow_edit_script())
     async with code_change(repo) as change:
-        running = asyncio.ensure_future(change.step.run(change.ctx))
-        while not any(isinstance(e, EditPreview) for e in change.seen):
-            assert not running.done(), running.result()
-            await asyncio.sleep(0.02)
-        pid = change.running_cli()
-        assert pid is not None
+        running, pid = await run_until_preview(change)
         os.kill(pid, signal.SIGKILL)  # the CLI dies mid-stream, the edit half streamed
         result = await asyncio.wait_for(running, 30)
         applied = change.journalled(EditApplied)
@@ -203,15 +199,10 @@ async def test_an_api_that_keeps_failing_ends_the_stage_after_the_clis_retries(
 
 async def test_cancel_stops_the_cli_and_its_children_at_once(
         repo: RepoWithRemote, scripted: StartScripted) -> None:
-    slow_edit = claude_edit_turn(GREETING_FILE, '"Hello"', '"Hej"', chunk_chars=4, delay_s=0.1)
-    scripted([read_turn(GREETING_FILE), slow_edit, text_turn("Done.")])
+    scripted(slow_edit_script())
     async with code_change(repo) as change:
-        running = asyncio.ensure_future(change.step.run(change.ctx))
-        while not any(isinstance(e, EditPreview) for e in change.seen):
-            assert not running.done(), running.result()
-            await asyncio.sleep(0.02)
-        pid = change.running_cli()
-        assert pid is not None and group_members(pid)
+        running, pid = await run_until_preview(change)
+        assert group_members(pid)
         started = time.monotonic()
         running.cancel()
         with pytest.raises(asyncio.CancelledError):

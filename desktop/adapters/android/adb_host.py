@@ -15,12 +15,21 @@ import shutil
 import struct
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict
 
 from desktop.adapters.android.errors import DeviceError
 
-__all__ = ["AdbHost", "Stream", "close_stream", "read_block"]
+__all__ = ["AdbHost", "AdbSettings", "Stream", "close_stream", "read_block"]
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class AdbSettings(TypedDict, total=False):
+    """Which adb server: `AdbHost`'s keyword arguments, which `AndroidDevices` passes on."""
+
+    adb_path: str | None  # the adb binary; None: the one bundled with adbutils
+    server_port: int | None  # None: ANDROID_ADB_SERVER_PORT, else 5037
+    env: Mapping[str, str] | None  # None: this process's environment
 
 
 class AdbHost:

@@ -14,11 +14,12 @@ import builtins
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Unpack
 
-from desktop.adapters.android.adb_host import AdbHost, close_stream, read_block
+from desktop.adapters.android.adb_host import AdbHost, AdbSettings, close_stream, read_block
 from desktop.adapters.android.apk import check_apk
 from desktop.adapters.android.errors import (
     DeviceError,
@@ -76,14 +77,8 @@ class InstallResult:
 class AndroidDevices:
     """The adb server on this machine and the devices attached to it."""
 
-    def __init__(
-        self,
-        *,
-        adb_path: str | None = None,
-        server_port: int | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.host = AdbHost(adb_path=adb_path, server_port=server_port, env=env)
+    def __init__(self, **settings: Unpack[AdbSettings]) -> None:
+        self.host = AdbHost(**settings)
 
     @property
     def port(self) -> int:

@@ -17,15 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Unpack
 
-from desktop.adapters.forge.http import (
-    LARGE_BODY,
-    GitHubApiClient,
+from desktop.adapters.forge.errors import (
     GitHubError,
     GitHubNotFound,
     GitHubUnreachable,
     GitHubValidation,
-    HttpOptions,
 )
+from desktop.adapters.forge.http import LARGE_BODY, GitHubApiClient, HttpOptions
 
 __all__ = ["ActionsClient", "ArtifactExpired", "Job", "RunArtifact", "WorkflowRun"]
 

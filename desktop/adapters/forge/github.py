@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from desktop.adapters.forge.http import (
-    API_VERSION,
-    GitHubApiClient,
+from desktop.adapters.forge.errors import (
     GitHubAuthError,
     GitHubError,
     GitHubForbidden,
@@ -30,6 +28,7 @@ from desktop.adapters.forge.http import (
     HeadChanged,
     NotMergeable,
 )
+from desktop.adapters.forge.http import API_VERSION, GitHubApiClient
 
 __all__ = [
     "API_VERSION",

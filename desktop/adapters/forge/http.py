@@ -1,7 +1,9 @@
 """The HTTP core the GitHub clients share: one httpx client per API host, the token sent to
 that host only, GitHub's JSON errors turned into the ``GitHubError`` family, ``Link`` paging,
 rate limits waited out, and the documented 302s to another host followed without the token;
-``GitHubApiClient`` is the base each client (merge route, Actions) builds on.
+``GitHubApiClient`` is the base each client (merge route, Actions) builds on. The error
+family lives in ``forge.errors`` and the reading of GitHub's failed answers in
+``forge.answers``; both are re-exported here.
 
 The token is passed in by the caller (from the keyring); it is sent only as the
 ``Authorization`` header to the API's own origin and never appears in a message, an
@@ -25,7 +27,18 @@ from typing import Any, ClassVar, Self, TypedDict, Unpack
 
 import httpx
 
-from desktop.core.errors import HonkError
+from desktop.adapters.forge.answers import github_message, rate_wait, status_error
+from desktop.adapters.forge.errors import (
+    GitHubAuthError,
+    GitHubError,
+    GitHubForbidden,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnreachable,
+    GitHubValidation,
+    HeadChanged,
+    NotMergeable,
+)
 
 __all__ = [
     "API_VERSION",
@@ -51,10 +64,6 @@ __all__ = [
 
 API_VERSION = "2022-11-28"
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
-# GitHub's advice when a secondary limit names no time: wait at least a minute.
-_SECONDARY_DEFAULT_S = 60.0
-# A reset already passed by our clock (skew) still waits a little, so a loop cannot spin.
-_MIN_WAIT_S = 1.0
 _MAX_PAGES = 100
 # A body this big is decoded on a worker thread (a page of 100 workflow runs is about a MB of
 # JSON: ~10 ms of parsing, most of a frame).
@@ -96,48 +105,6 @@ def _prepare_first_request() -> ssl.SSLContext:
         with contextlib.suppress(ImportError):  # moved in a newer httpx: it imports it then
             importlib.import_module(name)
     return tls_context()
-
-
-class GitHubError(HonkError, RuntimeError):
-    """A GitHub request failed; ``str()`` names the request, the status and GitHub's message."""
-
-    def __init__(self, message: str, status: int | None = None,
-                 github_message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.github_message = github_message
-
-
-class GitHubAuthError(GitHubError):
-    """401: the token was refused."""
-
-
-class GitHubForbidden(GitHubError):
-    """403: the token lacks a permission, or a rate limit was hit."""
-
-
-class GitHubRateLimited(GitHubForbidden):
-    """403 or 429 for a rate limit that would not reset within the wait allowed."""
-
-
-class GitHubNotFound(GitHubError):
-    """404: no such repository or pull request (or the token cannot see it)."""
-
-
-class NotMergeable(GitHubError):
-    """405: GitHub will not merge the PR (conflicts, branch protection, required checks)."""
-
-
-class HeadChanged(GitHubError):
-    """409: the PR's head is no longer the approved commit; nothing was merged."""
-
-
-class GitHubValidation(GitHubError):
-    """422: GitHub rejected the request's fields."""
-
-
-class GitHubUnreachable(GitHubError):
-    """The API could not be reached or answered with something that is not GitHub JSON."""
 
 
 OnWait = Callable[[float, str], None]  # (seconds, why): "rate limited, waiting 12 s"
@@ -293,8 +260,8 @@ class GitHubHttp:
                 raise GitHubUnreachable(
                     self.scrub(f"GitHub {where} failed: {type(exc).__name__}: {exc}")
                 ) from None
-            said = self._message(response)
-            wait = self._rate_wait(response, said)
+            said = github_message(response, self.scrub)
+            wait = rate_wait(response, said, self._clock)
             if wait is None:
                 break
             seconds, why = wait
@@ -311,7 +278,7 @@ class GitHubHttp:
             return response
         code = response.status_code
         error = explain(code, said, where) if explain is not None else None
-        raise error or self._status_error(code, said, where)
+        raise error or status_error(code, said, where, self._permissions)
 
     async def pages(self, path: str, key: str, *, params: dict[str, str] | None = None,
                     explain: Explain | None = None,
@@ -375,59 +342,6 @@ class GitHubHttp:
             return response.json()
         except ValueError:
             raise self.shape(method, path, "JSON") from None
-
-    def _message(self, response: httpx.Response) -> str:
-        if response.is_success or response.is_redirect:
-            return ""
-        try:
-            data = response.json()
-        except ValueError:
-            return ""
-        if not (isinstance(data, dict) and isinstance(data.get("message"), str)):
-            return ""
-        said: str = data["message"]
-        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
-        details = [e.get("message") for e in errors if e.get("message")]
-        details += [f"{e.get('field')} {e.get('code')}" for e in errors
-                    if not e.get("message") and e.get("field")]
-        if details:
-            said += ": " + "; ".join(str(d) for d in details)
-        return self.scrub(said)
-
-    def _rate_wait(self, response: httpx.Response, said: str) -> tuple[float, str] | None:
-        """How long to wait before trying again, and why; None when this is no rate limit."""
-        code, headers = response.status_code, response.headers
-        if code not in (403, 429):
-            return None
-        retry_after = headers.get("retry-after", "")
-        if retry_after.strip().isdigit():
-            seconds = max(float(retry_after), _MIN_WAIT_S)
-            return seconds, f"GitHub rate limit (secondary): waiting {seconds:.0f} s"
-        reset = headers.get("x-ratelimit-reset", "")
-        if headers.get("x-ratelimit-remaining") == "0" and reset.strip().isdigit():
-            seconds = max(float(reset) - self._clock(), _MIN_WAIT_S)
-            return seconds, f"GitHub rate limit used up: waiting {seconds:.0f} s for its reset"
-        if code == 429 or "secondary rate limit" in said.lower():
-            return (_SECONDARY_DEFAULT_S,
-                    f"GitHub rate limit (secondary): waiting {_SECONDARY_DEFAULT_S:.0f} s")
-        return None
-
-    def _status_error(self, code: int, said: str, where: str) -> GitHubError:
-        quoted = f"{code} {said}".strip()
-        if code == 401:
-            return GitHubAuthError(f"GitHub refused the token ({quoted}) for {where}: store a "
-                                   "valid token in the keyring", code, said)
-        if code == 403:
-            return GitHubForbidden(f"GitHub denied {where} ({quoted}): the token lacks "
-                                   f"permission ({self._permissions}) or a rate limit was hit",
-                                   code, said)
-        if code == 404:
-            return GitHubNotFound(f"GitHub found nothing at {where} ({quoted}): check "
-                                  "github_repo and that the token can see the repository",
-                                  code, said)
-        if code == 422:
-            return GitHubValidation(f"GitHub rejected {where} ({quoted})", code, said)
-        return GitHubError(f"GitHub {where} failed ({quoted})", code, said)
 
 
 class GitHubApiClient:

@@ -1,37 +1,33 @@
 """One git worktree and branch per change, cut from the committed tip of the merge target.
 
 The user's own checkout is never touched: worktrees are made from a commit, diffs are taken
-through a throw-away index (so the worktree's real index is left as it was), and every git
-call goes through ``gitcli.git``.
+through a throw-away index (``git.diffs``: the worktree's real index is left as it was), and
+every git call goes through ``gitcli.git``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.adapters.git import diffs
 from desktop.adapters.git.cli import GitError, git, git_ok
+from desktop.adapters.git.diffs import FileDiff, count_lines
 from desktop.adapters.git.worktree_admin import common_git_dir, worktree_admin_lock
 from desktop.core.errors import HonkError
 
-__all__ = ["FileDiff", "GitWorkspace", "WorkspaceError", "Worktree", "slugify"]
+__all__ = ["FileDiff", "GitWorkspace", "WorkspaceError", "Worktree", "count_lines", "slugify"]
 
 _BRANCH_PREFIX = "honk/"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SUBJECT_MAX = 72
 _BODY_MAX = 8000
-# Diffs are for people and the journal: no colour, no external diff or textconv programs.
-_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-renames")
-_QUOTE_OFF = ("-c", "core.quotePath=off")
-_NO_SUCH_PATH = ("did not match any files", "ignored by one of your .gitignore files")
 
 
 class WorkspaceError(HonkError):
@@ -48,17 +44,6 @@ class Worktree:
     base_commit: str
 
 
-@dataclass(frozen=True)
-class FileDiff:
-    """The unified diff of one file against the base commit, with line counts."""
-
-    path: str
-    diff: str
-    added: int
-    removed: int
-    binary: bool
-
-
 def slugify(text: str, max_len: int = 40) -> str:
     """ASCII, lowercase, dash-separated words of ``text``, at most ``max_len`` characters."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -69,27 +54,6 @@ def slugify(text: str, max_len: int = 40) -> str:
             slug = slug[: slug.rindex("-")]
         slug = slug.strip("-")
     return slug or "change"
-
-
-def _text(raw: str) -> str:
-    """git output decoded by gitcli with surrogateescape, re-decoded with U+FFFD for display."""
-    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def count_lines(diff: str) -> tuple[int, int]:
-    """Added and removed lines of a unified diff (only inside hunks, so '---' text counts)."""
-    added = removed = 0
-    in_hunk = False
-    for line in diff.splitlines():
-        if line.startswith("diff --git "):
-            in_hunk = False
-        elif line.startswith("@@"):
-            in_hunk = True
-        elif in_hunk and line.startswith("+"):
-            added += 1
-        elif in_hunk and line.startswith("-"):
-            removed += 1
-    return added, removed
 
 
 def commit_message(request: str, *, change_id: str, model: str) -> str:
@@ -259,10 +223,7 @@ class GitWorkspace:
         """Unified diff of one file vs the base commit, new (untracked) files included."""
         if not rel_path or rel_path.startswith("/") or ".." in rel_path.split("/"):
             raise WorkspaceError(f"file path must be relative to the worktree: {rel_path!r}")
-        diff = self._snapshot_diff(wt, rel_path)
-        added, removed = count_lines(diff)
-        binary = any(ln.startswith("Binary files ") for ln in diff.splitlines())
-        return FileDiff(path=rel_path, diff=diff, added=added, removed=removed, binary=binary)
+        return diffs.file_diff(rel_path, self._snapshot_diff(wt, rel_path))
 
     def diff(self, wt: Worktree) -> str:
         """Whole worktree vs the base commit, untracked (not ignored) files included."""
@@ -275,20 +236,11 @@ class GitWorkspace:
 
     def changed_files(self, wt: Worktree) -> list[str]:
         """Paths that differ from the base commit (added, modified or deleted)."""
-        with self._snapshot_index(wt, None) as env:
-            out = git(
-                *_QUOTE_OFF, "diff", "--cached", "--name-only", "-z", "--no-renames",
-                wt.base_commit, cwd=wt.path, env=env, strip=False,
-            )  # fmt: skip
-        return [_text(p) for p in out.split("\0") if p]
+        return diffs.snapshot_files(wt.path, self._index_path(wt), wt.base_commit)
 
     def committed_files(self, wt: Worktree, commit: str) -> list[str]:
         """Paths that differ between the base commit and ``commit`` (one git process)."""
-        out = git(
-            *_QUOTE_OFF, "diff", "--name-only", "-z", "--no-renames", wt.base_commit, commit,
-            cwd=wt.path, strip=False,
-        )  # fmt: skip
-        return [_text(p) for p in out.split("\0") if p]
+        return diffs.committed_files(wt.path, wt.base_commit, commit)
 
     def commit(self, wt: Worktree, *, request: str, change_id: str, model: str) -> str:
         """Commit everything in the worktree with a message citing the request; return the SHA."""
@@ -386,36 +338,13 @@ class GitWorkspace:
         if not wt.path.is_dir():
             raise WorkspaceError(f"worktree is missing: {wt.path}")
 
-    @contextmanager
-    def _snapshot_index(self, wt: Worktree, rel_path: str | None) -> Iterator[dict[str, str]]:
-        """A copy of the worktree's index with the working files added: untracked files show up
-        in diffs while the real index stays as it was."""
+    def _index_path(self, wt: Worktree) -> Path:
+        """The worktree's index file, once it is checked to be there (asked of git once)."""
         self._require(wt)
         real = self._index_paths.get(wt.path)
         if real is None:
-            real = Path(git("rev-parse", "--path-format=absolute", "--git-path", "index",
-                            cwd=wt.path))
-            self._index_paths[wt.path] = real
-        with tempfile.TemporaryDirectory(prefix="honk-index-") as tmp:
-            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
-            if real.exists():
-                shutil.copyfile(real, env["GIT_INDEX_FILE"])  # keeps stat data: no rehashing
-            else:
-                git("read-tree", "HEAD", cwd=wt.path, env=env)
-            spec = ["--", rel_path] if rel_path is not None else []
-            try:
-                git("--literal-pathspecs", "add", "--all", *spec, cwd=wt.path, env=env)
-            except GitError as exc:
-                # One path that was never there, or is git-ignored, simply has no diff.
-                if rel_path is None or not any(m in exc.stderr for m in _NO_SUCH_PATH):
-                    raise
-            yield env
+            real = self._index_paths[wt.path] = diffs.index_path(wt.path)
+        return real
 
     def _snapshot_diff(self, wt: Worktree, rel_path: str | None) -> str:
-        with self._snapshot_index(wt, rel_path) as env:
-            spec = ["--", rel_path] if rel_path is not None else []
-            out = git(
-                "--literal-pathspecs", *_QUOTE_OFF, "diff", "--cached", *_DIFF_OPTS,
-                wt.base_commit, *spec, cwd=wt.path, env=env, strip=False,
-            )  # fmt: skip
-        return _text(out)
+        return diffs.snapshot_diff(wt.path, self._index_path(wt), wt.base_commit, rel_path)

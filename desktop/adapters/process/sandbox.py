@@ -10,7 +10,7 @@ an empty private ``/tmp`` and ``HOME``, and no network unless the policy allows 
 Mobile toolchains come along without configuration: the SDK and JDK that ``ANDROID_HOME``,
 ``ANDROID_SDK_ROOT`` and ``JAVA_HOME`` name are mounted read-only, and Gradle's and Android's
 per-user homes (``GRADLE_USER_HOME``, ``ANDROID_USER_HOME``) point at Honk's own persistent
-copies under its tool cache. So builds keep their downloads between runs, the debug key
+copies under its tool cache (:mod:`desktop.adapters.process.tool_homes`). So builds keep their downloads between runs, the debug key
 stays the same (an update installs over the last build), and the engineer's own
 ``~/.gradle`` (signing passwords in gradle.properties, init scripts) and ``~/.android``
 (the adb key) are never seen or written by code the agent wrote.
@@ -27,11 +27,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.adapters.process.tool_homes import tool_homes
 from desktop.core.config import SandboxPolicy
 
 __all__ = [
@@ -59,11 +59,6 @@ _ETC_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
 _DROP_ENV = ("XDG_RUNTIME_DIR",)
 # Variables naming an installed toolchain: mounted read-only when they name a directory.
 _TOOLCHAIN_VARS = ("ANDROID_HOME", "ANDROID_SDK_ROOT", "JAVA_HOME")
-# Per-user tool homes a boxed command gets as Honk's own copies: (variable, default under
-# HOME, directory name under the tool cache).
-_TOOL_HOMES = (("GRADLE_USER_HOME", ".gradle", "gradle"),
-               ("ANDROID_USER_HOME", ".android", "android"))
-_DEBUG_KEYSTORE = "debug.keystore"
 _SANDBOX_TMP = "/tmp"
 _FALLBACK_HOME = "/tmp/home"
 _PROBE_TIMEOUT = 10.0
@@ -268,58 +263,6 @@ def toolchain_dirs(env: Mapping[str, str], home: str) -> list[str]:
         if not _is_within(home, real) and real not in found:
             found.append(real)
     return found
-
-
-def tool_homes(
-    env: Mapping[str, str], home: str, policy: SandboxPolicy, cache: Path
-) -> tuple[list[str], dict[str, str]]:
-    """Gradle's and Android's per-user homes as Honk's copies under ``cache``: the dirs to
-    mount writable and the variables that point there.
-
-    A home the engineer opened to the box on purpose (its path under ``[sandbox] writable``)
-    is used as it is. The engineer's debug key is copied in, so Honk's builds are signed as
-    theirs and install over an earlier build of their own.
-    """
-    opened = {os.path.normpath(os.path.expanduser(p)) for p in policy.writable}
-    mounts: list[str] = []
-    variables: dict[str, str] = {}
-    for name, default, dirname in _TOOL_HOMES:
-        own = os.path.normpath(env.get(name) or os.path.join(home, default))
-        if own in opened:
-            continue
-        copy = cache / dirname
-        copy.mkdir(parents=True, exist_ok=True, mode=0o700)
-        mounts.append(str(copy))
-        variables[name] = str(copy)
-        if name == "ANDROID_USER_HOME":
-            _copy_debug_key(Path(own) / _DEBUG_KEYSTORE, copy / _DEBUG_KEYSTORE)
-    return mounts, variables
-
-
-def _copy_debug_key(source: Path, target: Path) -> None:
-    """Copy the engineer's debug key into Honk's Android home, unless it is there already.
-
-    ``target`` lives in a directory boxed builds may write: it is never followed if it is a
-    link (a planted link would make this copy write or chmod a file outside the box), and
-    it is replaced by a rename, not written through.
-    """
-    try:
-        data = source.read_bytes()
-    except OSError:
-        return  # none yet: the first boxed build makes one in Honk's copy, and keeps it
-    try:
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        pass  # missing, or a link: replaced below
-    else:
-        with os.fdopen(fd, "rb") as present:
-            if present.read() == data:
-                return
-    # mkstemp: an unguessable name, created exclusively, mode 0600.
-    fd, fresh = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(fresh, target)
 
 
 def _sandbox_env(env: Mapping[str, str], home: str) -> dict[str, str]:

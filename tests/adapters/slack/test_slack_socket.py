@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -19,10 +18,7 @@ from desktop.adapters.slack import (
     SocketStatus,
 )
 from desktop.sim.slack import FakeSlack
-
-BUTTONS = [{"type": "actions", "block_id": "decide", "elements": [
-    {"type": "button", "action_id": "approve", "value": "change-1",
-     "text": {"type": "plain_text", "text": "Approve"}}]}]
+from tests.helpers.slack_loopback import BUTTONS, no_proxy_no_leaks
 
 
 class App:
@@ -53,15 +49,9 @@ async def until(predicate: Callable[[], object], timeout: float = 4.0) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_proxy_no_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)  # slack_sdk would send loopback calls there
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 3
-    while (left := {t for t in set(threading.enumerate()) - before
-                    if not t.name.startswith("asyncio_")}) and time.monotonic() < deadline:
-        time.sleep(0.02)  # asyncio_N are the loop's executor threads, joined by the loop
-    assert not left, f"threads left running: {left}"
+    # asyncio_N are the loop's executor threads, joined by the loop
+    with no_proxy_no_leaks(monkeypatch, spare=("asyncio_",)):
+        yield
 
 
 @pytest.fixture
