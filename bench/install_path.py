@@ -31,7 +31,8 @@ from pathlib import Path
 import adbutils
 
 from desktop.adapters.android.devices import AndroidDevices
-from desktop.sim.adb_device import DeviceThread, VirtualAdbDevice
+from desktop.sim.adb_device import VirtualAdbDevice
+from desktop.sim.adb_thread import DeviceThread
 from desktop.sim.stand_ins import free_port, write_apk
 
 PACKAGE = "com.example.bench"
@@ -41,7 +42,7 @@ class Phone:
     """The virtual device, in this process (a thread) or in its own process."""
 
     def __init__(self, in_process: bool) -> None:
-        self._thread: DeviceThread | None = None
+        self._thread: DeviceThread[VirtualAdbDevice] | None = None
         self._device: VirtualAdbDevice | None = None
         self._pipe: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None

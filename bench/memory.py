@@ -115,6 +115,7 @@ def _child(kind: str, seconds: float) -> None:
 
     protect_none()  # PySide6 6.12 on 3.11 loses a ref to None per void call; see the module
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     out: dict[str, float] = {}
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:

@@ -37,6 +37,8 @@ from bench.common import Figure, median, write_figures
 async def honk_run(demo: Any) -> tuple[float, float, Counter[str], dict[str, Any]]:
     """(wall s, in-process CPU s, event counts, facts) for one change through Honk."""
     from desktop.adapters.store.journal import ChangeJournal
+    from desktop.core.build_events import ArtifactBuilt
+    from desktop.core.events import VerifierResult
     from desktop.demo.environment import run_story
 
     out = io.StringIO()
@@ -52,8 +54,8 @@ async def honk_run(demo: Any) -> tuple[float, float, Counter[str], dict[str, Any
     finally:
         journal.close()
     counts = Counter(e.type for e in events)
-    facts = {"verifiers": [e.name for e in events if e.type == "verifier_result"],
-             "apk": next(e.path for e in events if e.type == "artifact_built")}
+    facts = {"verifiers": [e.name for e in events if isinstance(e, VerifierResult)],
+             "apk": next(e.path for e in events if isinstance(e, ArtifactBuilt))}
     return wall, cpu, counts, facts
 
 

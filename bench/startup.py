@@ -126,7 +126,9 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
     for cmd in (bare_cmd, honk_cmd, [py, "-m", "desktop", "--help"], [py, "-c", "pass"]):
         # Warm the page cache and the bytecode cache for both before timing.
         subprocess.run(cmd, env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False)
-    honk, bare, ready = [], [], []
+    honk: list[float] = []
+    bare: list[float] = []
+    ready: list[float] = []
     bare_cpu: list[float] = []
     honk_cpu: list[float] = []
     ready_cpu: list[float] = []

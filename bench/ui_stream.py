@@ -30,7 +30,7 @@ async def _run(seconds: float, rows: list[dict[str, float]]) -> list[str]:
     from PySide6.QtCore import QSettings
 
     from desktop.app.services import build_services
-    from desktop.core.events import ChangeCreated, EditApplied, EditPreview
+    from desktop.core.events import ChangeCreated, EditApplied, EditPreview, Event
     from desktop.ui.main_window import MainWindow
 
     services = build_services()
@@ -42,9 +42,9 @@ async def _run(seconds: float, rows: list[dict[str, float]]) -> list[str]:
     out: list[str] = []
     latencies: list[float] = []
 
-    def probe(batch: list[object]) -> None:
+    def probe(batch: list[Event]) -> None:
         now = time.time()
-        latencies.extend(now - e.at for e in batch if getattr(e, "ephemeral", False))  # type: ignore[attr-defined]
+        latencies.extend(now - e.at for e in batch if e.ephemeral)
 
     window.bridge.after_delivery = probe
     ids = [f"bench{i:03d}" for i in range(4)]
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     protect_none()  # PySide6 6.12 on 3.11 loses a ref to None per void call; see the module
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:  # 3.11: no asyncio.run(loop_factory)
         rows: list[dict[str, float]] = []

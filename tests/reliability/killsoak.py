@@ -122,8 +122,11 @@ def checkout_state(repo: Path) -> str:
 
 
 def _kill_after(proc: subprocess.Popen[str], delay: float) -> threading.Timer:
-    timer = threading.Timer(delay, lambda: proc.poll() is None and os.kill(proc.pid,
-                                                                             signal.SIGKILL))
+    def kill() -> None:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(delay, kill)
     timer.start()
     return timer
 
