@@ -31,6 +31,14 @@ from bench.common import Figure, installed_bytecode_env, median, write_figures
 from bench.history import write_history
 
 MARK = "HONK_FIRST_PAINT"
+STAGE = "HONK_STAGE"  # HONK_STAGE <name> <unix time> <CPU s>, between the two marks
+# Where the CPU to "window complete" goes, stage by stage, in the order the app reaches them.
+STAGES = (("qt", "PySide6 imported, QApplication made"),
+          ("frame", "the frame's first paint"),
+          ("loop", "asyncio + qasync imported, loop running"),
+          ("services", "services built (journal, events, config)"),
+          ("window", "widgets built, history listed, actions live"),
+          ("ready", "to the READY mark"))
 READY = "HONK_READY"  # the window complete: history listed, actions live
 BARE = f"""
 import sys, time
@@ -69,7 +77,8 @@ print(json.dumps(heavy))
 
 
 def _until_mark(cmd: list[str], env: dict[str, str], ready: list[float] | None = None,
-                cpu: list[float] | None = None, ready_cpu: list[float] | None = None) -> float:
+                cpu: list[float] | None = None, ready_cpu: list[float] | None = None,
+                stages: list[dict[str, float]] | None = None) -> float:
     """Seconds from spawn until ``MARK`` is printed (and, into ``ready``, until ``READY``);
     the process must then exit cleanly. ``cpu``/``ready_cpu`` get the process's own CPU
     seconds at each mark (the third field), which a loaded machine disturbs far less."""
@@ -78,16 +87,24 @@ def _until_mark(cmd: list[str], env: dict[str, str], ready: list[float] | None =
                             stdin=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     seen = None
+    at: dict[str, float] = {}  # stage -> CPU seconds when reached
     for line in proc.stdout:
         if line.startswith(MARK):
             seen = time.perf_counter() - start
             _cpu_field(line, cpu)
+            at["frame"] = float(line.split()[2]) if len(line.split()) >= 3 else 0.0
             if ready is None:
                 break
+        elif line.startswith(STAGE):
+            name, _unix, cpu_s = line.split()[1:4]
+            at[name] = float(cpu_s)
         elif line.startswith(READY) and ready is not None:
             ready.append(time.perf_counter() - start)
             _cpu_field(line, ready_cpu)
+            at["ready"] = float(line.split()[2]) if len(line.split()) >= 3 else 0.0
             break
+    if stages is not None and all(name in at for name, _ in STAGES):
+        stages.append(at)
     try:
         _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -96,6 +113,19 @@ def _until_mark(cmd: list[str], env: dict[str, str], ready: list[float] | None =
     if seen is None:
         raise RuntimeError(f"{' '.join(cmd)} never printed {MARK}; stderr:\n{err[-2000:]}")
     return seen
+
+
+def _stage_figures(stages: list[dict[str, float]], floor_ms: float) -> list[Figure]:
+    """The median CPU of each start-up stage (from the one before it), against the bare
+    window's CPU to its first paint: what each stage costs of the 1.5x budget."""
+    out, before = [], None
+    for name, what in STAGES:
+        spent = [(run[name] - (run[before] if before else 0.0)) * 1000 for run in stages]
+        if spent:
+            out.append(Figure("startup", f"CPU stage: {name}", median(spent), "ms", floor_ms,
+                              note=what + (" (from process start)" if before is None else "")))
+        before = name
+    return out
 
 
 def _cpu_field(line: str, into: list[float] | None) -> None:
@@ -132,9 +162,11 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
     bare_cpu: list[float] = []
     honk_cpu: list[float] = []
     ready_cpu: list[float] = []
+    stages: list[dict[str, float]] = []
     for _ in range(reps):
         bare.append(_until_mark(bare_cmd, env, cpu=bare_cpu))
-        honk.append(_until_mark(honk_cmd, env, ready, cpu=honk_cpu, ready_cpu=ready_cpu))
+        honk.append(_until_mark(honk_cmd, env, ready, cpu=honk_cpu, ready_cpu=ready_cpu,
+                                stages=stages))
 
     cli_env = {k: v for k, v in env.items() if k != "HONK_EXIT_AFTER_FIRST_PAINT"}
     helps, passes = [], []
@@ -165,7 +197,8 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
                note="floor: python -c pass; heavy modules imported for --help: "
                     + (", ".join(heavy) or "none")),
     ]
-    return fig, {"honk_s": honk, "bare_s": bare, "ready_s": ready, "help_s": helps, "pass_s": passes,
+    fig += _stage_figures(stages, median(bare_cpu) * 1000)
+    return fig, {"stages_cpu_s": stages, "honk_s": honk, "bare_s": bare, "ready_s": ready, "help_s": helps, "pass_s": passes,
                  "honk_cpu_s": honk_cpu, "bare_cpu_s": bare_cpu, "ready_cpu_s": ready_cpu,
                  "help_heavy_imports": heavy}
 

@@ -51,3 +51,9 @@ def test_first_paint_hook_prints_a_mark_and_quits(tmp_path: Path) -> None:
     assert len(ready) == 1 and float(ready[0].split()[1]) >= float(marks[0].split()[1])
     # Each mark carries the process's CPU seconds too (the bench's load-proof figure).
     assert 0 < float(marks[0].split()[2]) <= float(ready[0].split()[2])
+    # The stages between them, in the order the app reaches them, CPU never going back.
+    lines = done.stdout.splitlines()
+    stages = [ln.split() for ln in lines if ln.startswith("HONK_STAGE ")]
+    assert [s[1] for s in stages] == ["qt", "loop", "services", "window"]
+    cpu = [float(s[3]) for s in stages]
+    assert cpu == sorted(cpu) and cpu[0] <= float(marks[0].split()[2]) <= cpu[1]

@@ -22,10 +22,18 @@ if TYPE_CHECKING:
     from desktop.ui.phone_window import PhoneWindow
 
 __all__ = ["demo_main", "exit_after_first_paint", "main", "open_phone_window", "open_window",
-           "run_gui", "show_running"]
+           "probe_stage", "run_gui", "show_running"]
 
 DEMO_PACE_S = 0.02  # slow enough that the demo's edits visibly stream
 FIRST_PAINT_WAIT_MS = 500  # without a display that paints, start anyway after this
+
+
+def probe_stage(name: str) -> None:
+    """In the start-up probe (HONK_EXIT_AFTER_FIRST_PAINT=1, bench/startup.py), print
+    ``HONK_STAGE <name> <unix time> <CPU seconds>`` so the bench can say where the time
+    between the marks goes."""
+    if os.environ.get("HONK_EXIT_AFTER_FIRST_PAINT") == "1":
+        print(f"HONK_STAGE {name} {time.time():.6f} {time.process_time():.6f}", flush=True)
 
 
 def install_excepthook() -> None:
@@ -71,6 +79,7 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
     """Build the services (from ``env``, else the process's) over the painted ``window``,
     warm the agent stack up off the loop, call ``after_warm_up`` (start-up is over), and
     return when the person quits."""
+    probe_stage("loop")  # asyncio and qasync imported, the loop running
     import asyncio
 
     from PySide6.QtCore import QSettings
@@ -81,6 +90,7 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     services = build_services(env)
+    probe_stage("services")  # imported (journal, events, config) and built
     phone: PhoneWindow | None = None
     try:
         if window.quitting:  # closed while it was starting
@@ -88,6 +98,7 @@ async def main(window: MainWindow, env: Mapping[str, str] | None = None,
         if settings is None:
             settings = QSettings(str(services.home / "ui.ini"), QSettings.Format.IniFormat)
         open_window(services, settings, demo, window)
+        probe_stage("window")  # widgets built, history listed, actions live
         if demo is not None:
             phone = open_phone_window(services, demo, window)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -227,6 +238,7 @@ def run_gui(*, demo: bool = False, demo_remote_build: bool = False) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
+    probe_stage("qt")  # PySide6 imported, the QApplication made
     if demo:  # the demo's home is made by the demo; it never locks the person's
         return _run_app(app, None, demo=True, remote_build=demo_remote_build)
     home = default_home(os.environ)
