@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.adapters.forge.github import GitHubClient, GitHubError
+from desktop.adapters.forge.errors import GitHubError
+from desktop.adapters.forge.github import GitHubClient
 from desktop.adapters.git.merge import GitMerger, MergeError
 from desktop.core.events import Merged
 

@@ -238,7 +238,7 @@ class RemoteBuildStep:
 
     async def _cancel(self, api: ActionsApi, run_id: int) -> None:
         """Cancel the run, even while our own task is being cancelled."""
-        from desktop.adapters.forge.http import GitHubError  # loaded with the client: no cost
+        from desktop.adapters.forge.errors import GitHubError  # loaded with the client: no cost
 
         with contextlib.suppress(GitHubError, asyncio.CancelledError):
             await asyncio.shield(api.cancel_run(self.owner, self.repo, run_id))
@@ -292,7 +292,7 @@ class RemoteBuildStep:
 
     async def _logs(self, ctx: ChangeContext, api: ActionsApi, run_id: int) -> str:
         """Every job's log, into the build log; "" when GitHub has none to give."""
-        from desktop.adapters.forge.http import GitHubError  # loaded with the client: no cost
+        from desktop.adapters.forge.errors import GitHubError  # loaded with the client: no cost
 
         # Off the loop: the secrets may come from the keyring, and redacting a long log (each
         # secret in each encoding, a regex scan apiece) is CPU work.

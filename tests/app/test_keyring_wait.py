@@ -3,7 +3,6 @@ asking to create one) is read off the loop, and the change says it waits for the
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 
@@ -15,6 +14,7 @@ from desktop.core.events import Event, Notice, StageProgress
 from desktop.sim.messages_api import ScriptedMessagesAPI
 from desktop.sim.messages_script import edit_turn, text_turn
 from tests.helpers.gitrepo import RepoWithRemote
+from tests.helpers.loop_ticks import counting_ticks
 
 
 async def _run(repo: RepoWithRemote, monkeypatch: pytest.MonkeyPatch,
@@ -33,23 +33,14 @@ async def _run(repo: RepoWithRemote, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setattr(services.context, "secret_values", slow_keyring)
         events: list[Event] = []
         services.bus.subscribe(events.append)
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        ticker = asyncio.ensure_future(tick())
         try:
-            ctx, ws, wt = await services.changes.create_async("touch a file", repo.path)
-            state = await services.changes.run(ctx, ws, wt)
+            async with counting_ticks() as ticks:
+                ctx, ws, wt = await services.changes.create_async("touch a file", repo.path)
+                state = await services.changes.run(ctx, ws, wt)
         finally:
-            ticker.cancel()
             await services.context.aclose()
             services.close()
-    return events, ticks, state.value
+    return events, ticks.count, state.value
 
 
 async def test_a_keyring_that_keeps_the_run_waiting_is_said_and_never_blocks_the_loop(

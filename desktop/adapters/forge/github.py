@@ -18,11 +18,8 @@ from functools import partial
 from typing import Any
 
 from desktop.adapters.forge.errors import (
-    GitHubAuthError,
     GitHubError,
-    GitHubForbidden,
     GitHubNotFound,
-    GitHubRateLimited,
     GitHubUnreachable,
     GitHubValidation,
     HeadChanged,
@@ -34,16 +31,7 @@ __all__ = [
     "API_VERSION",
     "Check",
     "ChecksStatus",
-    "GitHubAuthError",
     "GitHubClient",
-    "GitHubError",
-    "GitHubForbidden",
-    "GitHubNotFound",
-    "GitHubRateLimited",
-    "GitHubUnreachable",
-    "GitHubValidation",
-    "HeadChanged",
-    "NotMergeable",
     "PullRequest",
 ]
 

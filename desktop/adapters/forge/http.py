@@ -2,8 +2,8 @@
 that host only, GitHub's JSON errors turned into the ``GitHubError`` family, ``Link`` paging,
 rate limits waited out, and the documented 302s to another host followed without the token;
 ``GitHubApiClient`` is the base each client (merge route, Actions) builds on. The error
-family lives in ``forge.errors`` and the reading of GitHub's failed answers in
-``forge.answers``; both are re-exported here.
+family lives in ``forge.errors`` (import it from there) and the reading of GitHub's failed
+answers in ``forge.answers``.
 
 The token is passed in by the caller (from the keyring); it is sent only as the
 ``Authorization`` header to the API's own origin and never appears in a message, an
@@ -29,15 +29,9 @@ import httpx
 
 from desktop.adapters.forge.answers import github_message, rate_wait, status_error
 from desktop.adapters.forge.errors import (
-    GitHubAuthError,
     GitHubError,
-    GitHubForbidden,
-    GitHubNotFound,
     GitHubRateLimited,
     GitHubUnreachable,
-    GitHubValidation,
-    HeadChanged,
-    NotMergeable,
 )
 
 __all__ = [
@@ -45,17 +39,8 @@ __all__ = [
     "LARGE_BODY",
     "Explain",
     "GitHubApiClient",
-    "GitHubAuthError",
-    "GitHubError",
-    "GitHubForbidden",
     "GitHubHttp",
-    "GitHubNotFound",
-    "GitHubRateLimited",
-    "GitHubUnreachable",
-    "GitHubValidation",
-    "HeadChanged",
     "HttpOptions",
-    "NotMergeable",
     "OnWait",
     "Sleep",
     "Write",

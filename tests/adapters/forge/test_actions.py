@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from desktop.adapters.forge.actions import ActionsClient, ArtifactExpired, Job, WorkflowRun
-from desktop.adapters.forge.http import (
+from desktop.adapters.forge.errors import (
     GitHubAuthError,
     GitHubError,
     GitHubNotFound,

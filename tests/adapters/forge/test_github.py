@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.adapters.forge.github import (
-    ChecksStatus,
+from desktop.adapters.forge.errors import (
     GitHubAuthError,
-    GitHubClient,
     GitHubError,
     GitHubNotFound,
     GitHubUnreachable,
@@ -20,6 +18,7 @@ from desktop.adapters.forge.github import (
     HeadChanged,
     NotMergeable,
 )
+from desktop.adapters.forge.github import ChecksStatus, GitHubClient
 from desktop.adapters.git.merge import GitMerger
 from desktop.sim.github_api import FakeGitHub
 from tests.helpers.gitrepo import RepoWithRemote, run_git

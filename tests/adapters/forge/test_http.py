@@ -20,7 +20,8 @@ import pytest
 
 from desktop.adapters.forge import http as forge_http
 from desktop.adapters.forge.actions import ActionsClient
-from desktop.adapters.forge.github import GitHubClient, GitHubForbidden, GitHubUnreachable
+from desktop.adapters.forge.errors import GitHubForbidden, GitHubUnreachable
+from desktop.adapters.forge.github import GitHubClient
 from desktop.sim.github_api import FakeGitHub
 from tests.helpers.gitrepo import RepoWithRemote
 
