@@ -15,7 +15,7 @@ from desktop.app.inputs import read_config
 from desktop.app.keyring_wait import prepare_run_watched
 from desktop.app.pipeline_steps import pipeline_steps
 from desktop.core.errors import UsageError
-from desktop.core.events import Notice, RevisionRequested, RunAttached
+from desktop.core.events import ChangeFinished, Notice, RevisionRequested, RunAttached
 from desktop.core.stages import ChangeState, Stage
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from desktop.core.pipeline import ChangeContext, Step
     from desktop.core.state import ChangeView
 
-__all__ = ["reopen", "resume_locked", "revise_locked", "run_locked"]
+__all__ = ["reject_locked", "reopen", "resume_locked", "revise_locked", "run_locked"]
 
 
 async def run_locked(
@@ -138,3 +138,42 @@ async def revise_locked(app: AppContext, change_id: str, text: str) -> ChangeSta
     app.bus.emit(RevisionRequested(change=view.id, message=text))
     return await run_locked(app, ctx, workspace, worktree)
 
+
+def reject_locked(app: AppContext, change_id: str, reason: str) -> None:
+    """Remove the change's worktree and branch and record the rejection (the caller holds
+    the change's lock).
+
+    Whatever is already gone is said in a warning, and the rest is still removed: a worktree
+    deleted by hand still leaves its branch deleted. A directory at the worktree's path that
+    is no longer the change's worktree (another branch checked out there) is left alone.
+    """
+    from desktop.adapters.git.workspace import GitWorkspace, WorkspaceError
+
+    view = app.view(change_id, owner=True)
+    if view.state.is_running:
+        raise UsageError(f"change {view.id} is still {view.state.value}; cancel it first")
+    if view.state is ChangeState.MERGED:
+        raise UsageError(f"change {view.id} is already merged")
+    problem: str | None = None
+    try:
+        workspace = GitWorkspace.open(Path(view.repo), app.worktrees)
+        try:
+            worktree = workspace.attach(Path(view.worktree), view.branch, view.base,
+                                        view.base_commit)
+        except WorkspaceError as exc:  # gone, or not the change's any more: keep it
+            path = Path(view.worktree)
+            problem = (f"worktree {path} left as it is: {exc}"
+                       if path.exists() or path.is_symlink()
+                       else f"worktree already gone: {path}")
+            was = workspace.delete_branch(view.branch)
+            problem += (f"; deleted its branch {view.branch} (it was at {was}: "
+                        f"`git branch {view.branch} {was}` brings it back)" if was
+                        else f"; its branch {view.branch} is gone too")
+        else:
+            workspace.remove(worktree, delete_branch=True)
+    except Exception as exc:  # the repository, or git, refused: rejecting still records it
+        problem = f"{problem}; {exc}" if problem else f"could not remove the worktree: {exc}"
+    if problem is not None:
+        app.bus.emit(Notice(change=view.id, level="warning", message=problem))
+    app.bus.emit(ChangeFinished(change=view.id, state=ChangeState.REJECTED.value,
+                                reason=reason or "rejected"))
