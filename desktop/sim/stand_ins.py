@@ -4,6 +4,7 @@ loopback port and a minimal real APK for the virtual phone to install."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import zipfile
 from pathlib import Path
@@ -21,11 +22,38 @@ _MANIFEST = (
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range.
+
+    Why not bind port 0: that hands out an ephemeral port, and a client that connects to it
+    before its server listens (``adb start-server`` does) can be given the same number as its
+    own source port. TCP then connects the socket to itself, and adb reads back its own
+    request ("protocol fault (status 30 30 30 63?!)"; it failed CI once).
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(_FIRST_UNPRIVILEGED, low))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free TCP port on 127.0.0.1 in {_FIRST_UNPRIVILEGED}-{low - 1}")
+
+
+_FIRST_UNPRIVILEGED = 1024
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral ports (Linux says; elsewhere IANA's 49152-65535)."""
+    try:
+        low, high = (int(n) for n in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 49152, 65535
+    # A range that starts near 1024 leaves too few ports below it: take IANA's instead.
+    return (low, high) if low > _FIRST_UNPRIVILEGED + 1000 else (49152, 65535)
 
 
 def write_apk(path: Path, package: str = "com.example.honk", activity: str = ".MainActivity",
