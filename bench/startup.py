@@ -12,6 +12,9 @@ installed package or bundle has it.
    from spawn to the mark; runs alternate. Goal: <= 1.5x the bare window. Honk's first
    paint is its frame at the saved geometry with a skeleton of the layout (the agent stack
    loads after it), so "window complete" is reported beside it, against the same floor.
+   A second floor, ``bench/same_widgets.py``, rebuilds Honk's complete window (the same kinds
+   and numbers of widgets, its stylesheet) with plain PySide6 and no Honk code: what it costs
+   over the bare window no Honk code can remove, and Honk against it is Honk's own share.
 2. CLI: ``python -m desktop --help`` against ``python -c pass``; and the modules the CLI
    imports for --help, which must include no PySide6, qasync or anthropic.
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from bench.common import Figure, installed_bytecode_env, median, write_figures
 from bench.history import write_history
+from desktop.app.resources import resources_dir
 
 MARK = "HONK_FIRST_PAINT"
 STAGE = "HONK_STAGE"  # HONK_STAGE <name> <unix time> <CPU s>, between the two marks
@@ -153,7 +157,10 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
     bare_script = work / "bare_window.py"
     bare_script.write_text(BARE)
     honk_cmd, bare_cmd = [py, "-m", "desktop"], [py, str(bare_script)]
-    for cmd in (bare_cmd, honk_cmd, [py, "-m", "desktop", "--help"], [py, "-c", "pass"]):
+    same_cmd = [py, str(Path(__file__).with_name("same_widgets.py")),
+                str(resources_dir() / "style.qss")]
+    for cmd in (bare_cmd, same_cmd, honk_cmd, [py, "-m", "desktop", "--help"],
+                [py, "-c", "pass"]):
         # Warm the page cache and the bytecode cache for both before timing.
         subprocess.run(cmd, env=env, capture_output=True, stdin=subprocess.DEVNULL, check=False)
     honk: list[float] = []
@@ -163,8 +170,11 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
     honk_cpu: list[float] = []
     ready_cpu: list[float] = []
     stages: list[dict[str, float]] = []
+    same: list[float] = []
+    same_cpu: list[float] = []
     for _ in range(reps):
         bare.append(_until_mark(bare_cmd, env, cpu=bare_cpu))
+        same.append(_until_mark(same_cmd, env, cpu=same_cpu))
         honk.append(_until_mark(honk_cmd, env, ready, cpu=honk_cpu, ready_cpu=ready_cpu,
                                 stages=stages))
 
@@ -192,13 +202,23 @@ def run(reps: int, work: Path) -> tuple[list[Figure], dict[str, object]]:
                note="the process's own CPU time at each mark (less disturbed by a loaded "
                     f"machine); first paint {median(honk_cpu) * 1000:.0f} ms; floor: the "
                     "bare window's CPU at its first paint"),
+        Figure("startup", "same widgets, no Honk code", median(same) * 1000, "ms", b * 1000,
+               note="bench/same_widgets.py: Honk's complete window rebuilt with plain PySide6 "
+                    f"and its stylesheet, to first paint (CPU {median(same_cpu) * 1000:.0f} ms, "
+                    f"{median(same_cpu) / median(bare_cpu):.2f}x the bare window's): the part "
+                    "of start-up no Honk code can remove; floor: the bare window"),
+        Figure("startup", "window complete vs same widgets", median(ready) * 1000, "ms",
+               median(same) * 1000,
+               note="Honk's own share: its window complete against PySide6 drawing the same "
+                    f"widgets (CPU {median(ready_cpu) / median(same_cpu):.2f}x)"),
         Figure("startup", "honk --help", median(helps) * 1000, "ms", median(passes) * 1000,
                goal="no Qt/SDK import", ok=not heavy,
                note="floor: python -c pass; heavy modules imported for --help: "
                     + (", ".join(heavy) or "none")),
     ]
     fig += _stage_figures(stages, median(bare_cpu) * 1000)
-    return fig, {"stages_cpu_s": stages, "honk_s": honk, "bare_s": bare, "ready_s": ready, "help_s": helps, "pass_s": passes,
+    return fig, {"stages_cpu_s": stages, "honk_s": honk, "bare_s": bare, "ready_s": ready,
+                 "same_s": same, "same_cpu_s": same_cpu, "help_s": helps, "pass_s": passes,
                  "honk_cpu_s": honk_cpu, "bare_cpu_s": bare_cpu, "ready_cpu_s": ready_cpu,
                  "help_heavy_imports": heavy}
 

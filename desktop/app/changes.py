@@ -13,7 +13,6 @@ from desktop.app import change_runs
 from desktop.app.context import AppContext
 from desktop.app.inputs import new_change_id, read_config, validate_request
 from desktop.app.pipeline_steps import pipeline_steps
-from desktop.core.config import ENGINES
 from desktop.core.errors import UsageError
 from desktop.core.events import ChangeCreated, Notice
 from desktop.core.options import RunOptions
@@ -40,6 +39,7 @@ class ChangeService:
         """Validate input, cut the worktree, journal the new change. Raises UsageError."""
         # Lazy for start-up: the window imports this module to show the history.
         from desktop.adapters.git.workspace import GitWorkspace
+        from desktop.core.config import ENGINES  # read_config loads it here anyway
 
         options = options or RunOptions()
         text = validate_request(request)

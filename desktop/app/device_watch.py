@@ -15,19 +15,9 @@ from typing import cast
 
 from desktop.adapters.android.devices import AndroidDevice, AndroidDevices
 from desktop.adapters.ios.devices import IosDevice, IosDevices, IosError
+from desktop.app.device_choice import DeviceChoice
 
-__all__ = ["DeviceChoice", "IosDevices", "android_choices", "ios_choices", "watch_devices"]
-
-
-@dataclass(frozen=True)
-class DeviceChoice:
-    """One picker entry. ``serial`` is what the install takes; empty for a problem line."""
-
-    serial: str
-    label: str
-    ready: bool
-    hint: str = ""
-    kind: str = "android"  # android | ios | problem
+__all__ = ["IosDevices", "android_choices", "ios_choices", "watch_devices"]
 
 
 def _label(name: str, serial: str, os_name: str, version: str, state: str, ready: bool) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
-    from desktop.app.device_watch import DeviceChoice
+    from desktop.app.device_choice import DeviceChoice
     from desktop.app.screens import PhoneScreen
     from desktop.app.services import Services
     from desktop.core.state import ChangeView

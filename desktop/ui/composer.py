@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.app.device_watch import DeviceChoice
+from desktop.app.device_choice import DeviceChoice
 from desktop.core.options import RunOptions
 from desktop.core.stages import ChangeState
 

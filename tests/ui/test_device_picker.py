@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 
-from desktop.app.device_watch import DeviceChoice
+from desktop.app.device_choice import DeviceChoice
 from desktop.app.services import Services, build_services
 from desktop.sim.stand_ins import free_port
 from desktop.ui.bridge import Bridge
