@@ -52,13 +52,15 @@ class SlackBridge:
     def __init__(self, *, context: AppContext, changes: ChangeService,
                  approvals: ApprovalService, slack: SlackPort,
                  repos: Mapping[str, ServedRepo], reporter: ThreadReporter,
-                 choose_device: Callable[[ServedRepo], Awaitable[str | None]]) -> None:
+                 choose_device: Callable[[ServedRepo], Awaitable[str | None]],
+                 runs: dict[str, asyncio.Task[Any]]) -> None:
+        """``runs``: change -> its run, revise or merge in this process; shared with the
+        reporter, which asks it whether an interrupted change is still being taken up."""
         self.context, self.changes, self.approvals = context, changes, approvals
         self.slack, self.repos, self.reporter = slack, dict(repos), reporter
         self.choose_device = choose_device
-        self._tasks: dict[str, asyncio.Task[Any]] = {}  # change -> its run, revise or merge
+        self._tasks = runs
         self._names: dict[str, str] = {}
-        reporter.runs_here = self._tasks.__contains__
 
     # -- requests ------------------------------------------------------------------------
     async def handle(self, request: SlackRequest) -> None:

@@ -78,12 +78,14 @@ class ThreadReporter:
 
     def __init__(self, *, context: AppContext, changes: ChangeService,
                  approvals: ApprovalService, slack: SlackPort,
-                 on_problem: Callable[[str], None], min_interval_s: float = 1.0) -> None:
+                 on_problem: Callable[[str], None], min_interval_s: float = 1.0,
+                 runs_here: Callable[[str], bool] = lambda _change: False) -> None:
+        """``runs_here``: whether this process holds the change's run (the bridge's)."""
         self.context, self.changes, self.approvals = context, changes, approvals
         self.slack = slack
         self.on_problem = on_problem
         self.min_interval_s = min_interval_s
-        self.runs_here: Callable[[str], bool] = lambda _change: False  # set by the bridge
+        self.runs_here = runs_here
         self.threads: dict[str, TrackedThread] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()

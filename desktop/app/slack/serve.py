@@ -112,12 +112,13 @@ class SlackServer:
 
         slack = connection(bot_token=bot, app_token=app, loop=loop, on_request=on_request,
                            on_state=self.on_status, api_url=self.api_url)
+        runs: dict[str, asyncio.Task[Any]] = {}  # the bridge starts them, the reporter asks
         reporter = ThreadReporter(context=services.context, changes=services.changes,
                                   approvals=services.approvals, slack=slack,
-                                  on_problem=self.on_problem)
+                                  on_problem=self.on_problem, runs_here=runs.__contains__)
         bridge = SlackBridge(context=services.context, changes=services.changes,
                              approvals=services.approvals, slack=slack, repos=self.repos,
-                             reporter=reporter, choose_device=self._device_for)
+                             reporter=reporter, choose_device=self._device_for, runs=runs)
         unsubscribe = services.bus.subscribe(reporter.on_event)
         poll = loop.create_task(reporter.poll())
         try:
