@@ -7,7 +7,7 @@ installed package or bundle has it.
 
 1. window: ``python -m desktop`` (offscreen, a HONK_HOME whose journal holds 5 past changes,
    HONK_EXIT_AFTER_FIRST_PAINT=1 so the app prints a mark once its first paint is done,
-   another once the window is complete, and quits) against a bare PySide6 script that opens
+   another once the complete window has painted, and quits) against a bare PySide6 script that opens
    a QMainWindow of the same size and prints the same mark after its first paint. Wall time
    from spawn to the mark; runs alternate. Goal: <= 1.5x the bare window. Honk's first
    paint is its frame at the saved geometry with a skeleton of the layout (the agent stack
@@ -43,7 +43,7 @@ STAGES = (("qt", "PySide6 imported, QApplication made"),
           ("services", "services built (journal, events, config)"),
           ("window", "widgets built, history listed, actions live"),
           ("ready", "to the READY mark"))
-READY = "HONK_READY"  # the window complete: history listed, actions live
+READY = "HONK_READY"  # the complete window painted: history listed, actions live
 BARE = f"""
 import sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
-__all__ = ["after_first_paint", "wait_for_first_paint"]
+__all__ = ["after_first_paint", "after_paint_or_timeout", "wait_for_first_paint"]
 
 
 class _FirstPaint(QObject):
@@ -27,6 +27,21 @@ class _FirstPaint(QObject):
 def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
     """Call ``callback`` (once) right after ``widget``'s first paint pass."""
     widget.installEventFilter(_FirstPaint(widget, callback))
+
+
+def after_paint_or_timeout(widget: QWidget, callback: Callable[[], None],
+                           timeout_ms: int) -> None:
+    """Call ``callback`` once: right after ``widget``'s next paint pass, or after
+    ``timeout_ms`` if it has not painted by then (hidden, or no display that paints)."""
+    done: list[bool] = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            callback()
+
+    after_first_paint(widget, once)
+    QTimer.singleShot(timeout_ms, widget, once)
 
 
 def wait_for_first_paint(widget: QWidget, timeout_ms: int) -> bool:

@@ -10,13 +10,13 @@ __all__ = ["connect_devices", "connect_file_texts", "connect_live"]
 
 
 def connect_devices(bridge: Bridge, composer: Composer) -> None:
-    """Feed the bridge's live device list to the composer's picker and start watching.
+    """Feed the bridge's live device list to the composer's picker.
 
-    Call on the loop thread after ``bridge.start()``; ``bridge.shutdown()`` stops it.
+    Call on the loop thread after ``bridge.start()``; the list moves once
+    ``bridge.watch_devices()`` has started (``bridge.shutdown()`` stops it).
     """
     bridge.devices_changed.connect(composer.set_devices)
     composer.set_devices(bridge.devices)
-    bridge.watch_devices()
 
 
 def connect_file_texts(bridge: Bridge, diff: DiffView) -> None:

@@ -43,6 +43,7 @@ T = TypeVar("T")
 MIN_SIZE = QSize(640, 420)
 LIST_WIDTH = 240  # the changes column, at first start (then as the person left it)
 SIDE_WIDTH = 330  # evidence, phone and transcript beside the diff, at first start
+DEVICE_WATCH_WAIT_MS = 1000  # at most this long for the complete window's first paint
 _MENUS = (("file", "&File"), ("change", "&Change"), ("go", "&Go"), ("view", "&View"))
 _TOOLBAR = ("new_request", "cancel", None, "approve", "reject", "install", "open_worktree", None,
             "toggle_diff_mode", "command_palette", "settings")
@@ -237,6 +238,14 @@ class MainWindow(QMainWindow, EventHandlers, RequestIntents, ApprovalIntents, Di
 
         self.bridge.start()
         connect_live(self.bridge, self.composer, self.diff)  # device list, in-place previews
+        # Watching loads the adb and iOS adapters (~15 ms): after the complete window's first
+        # paint, so the person sees it that much sooner.
+        if self.isVisible():
+            from desktop.ui.first_paint import after_paint_or_timeout
+
+            after_paint_or_timeout(self.main, self._watch_devices, DEVICE_WATCH_WAIT_MS)
+        else:
+            self._watch_devices()
         for view in reversed(self.bridge.ordered_views()):
             self.changes.upsert(view)
         self.restore_state()
@@ -244,6 +253,10 @@ class MainWindow(QMainWindow, EventHandlers, RequestIntents, ApprovalIntents, Di
         self._ages.start()
         if self.prefs.slack_enabled:
             self._spawn(self.apply_slack())
+
+    def _watch_devices(self) -> None:
+        if not self.quitting:  # a late start would outlive the bridge's shutdown
+            self.bridge.watch_devices()
 
     def current_id(self) -> str | None:
         return self.changes.current_id()

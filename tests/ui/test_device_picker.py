@@ -8,15 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QApplication
 
 from desktop.app.device_choice import DeviceChoice
 from desktop.app.services import Services, build_services
 from desktop.sim.stand_ins import free_port
 from desktop.ui.bridge import Bridge
 from desktop.ui.composer import Composer
+from desktop.ui.first_paint import after_first_paint
+from desktop.ui.launch import open_window
 from desktop.ui.live_wiring import connect_devices
+from desktop.ui.main_window import MainWindow
 from tests.helpers.adb import AdbServer, DeviceFactory
 from tests.ui.conftest import wait_until
 
@@ -56,6 +60,7 @@ async def test_devices_appear_and_go_in_the_picker(
     bridge.start()
     composer = Composer()
     connect_devices(bridge, composer)
+    bridge.watch_devices()
     await wait_until(lambda: first.address in _serials(composer), what="the first phone listed")
     label, _, enabled, _ = _entries(composer)[_serials(composer).index(first.address)]
     assert label == f"Pixel 8 ({first.address}) · Android 15" and enabled
@@ -92,6 +97,7 @@ async def test_an_unauthorized_phone_is_listed_disabled_with_what_to_do(
     bridge.start()
     composer = Composer()
     connect_devices(bridge, composer)
+    bridge.watch_devices()
     await wait_until(lambda: phone.address in _serials(composer), what="the phone listed")
     label, _, enabled, tip = _entries(composer)[_serials(composer).index(phone.address)]
     assert label.endswith("· unauthorized") and not enabled
@@ -114,6 +120,7 @@ async def test_adb_missing_is_one_disabled_entry_and_retried(
     seen: list[list[DeviceChoice]] = []
     bridge.devices_changed.connect(seen.append)
     connect_devices(bridge, composer)
+    bridge.watch_devices()
     await wait_until(lambda: len(seen) >= 2, what="a retry")
     rows = _entries(composer)
     problem = [r for r in rows if r[1] is None]
@@ -124,3 +131,32 @@ async def test_adb_missing_is_one_disabled_entry_and_retried(
     await bridge.shutdown()
     assert bridge._device_watch is not None and bridge._device_watch.done()
     services.close()
+
+
+async def test_the_window_starts_watching_only_after_its_complete_first_paint(
+    adb_server: AdbServer, device_factory: DeviceFactory, adb_services: Services,
+    ui_settings: QSettings, qapp: QApplication,
+) -> None:
+    # Watching loads the adb and iOS adapters: the person sees the complete window first.
+    phone, _ = device_factory(model="Pixel 8", android_version="15")
+    await asyncio.to_thread(adb_server.connect, phone)
+    qapp.setQuitOnLastWindowClosed(False)
+    frame = MainWindow(None, ui_settings)
+    frame.show()
+    window = open_window(adb_services, ui_settings, window=frame)
+    try:
+        assert window.bridge._device_watch is None  # completed, not yet painted
+        # Installed after the window's own: called first, at the same paint.
+        at_paint: list[bool] = []
+        after_first_paint(window.main, lambda: at_paint.append(
+            window.bridge._device_watch is None))
+        await wait_until(lambda: phone.address in _serials(window.composer), timeout=30,
+                         what="the phone listed once the window has painted")
+        assert at_paint == [True]
+    finally:
+        window.quitting = True
+        await window.bridge.shutdown()
+        window.close()
+        window.tray.icon.hide()
+        window.deleteLater()
+        await asyncio.sleep(0)
