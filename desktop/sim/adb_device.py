@@ -30,12 +30,14 @@ from desktop.sim.adb_transport import (
     Stream,
 )
 from desktop.sim.phone_screen import AppScreen, app_screen, draw_screen
+from desktop.sim.stand_ins import free_port
 
 __all__ = ["CLSE", "CNXN", "OKAY", "OPEN", "DeviceFaults", "InstalledPackage",
            "VirtualAdbDevice"]
 
 
 _TMP_DIR = "/data/local/tmp"
+_PORT_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,20 @@ class VirtualAdbDevice:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        """Listen on 127.0.0.1 (port 0 picks a free one; read it from `.port`)."""
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self._port)
+        """Listen on 127.0.0.1 (port 0 picks a free one; read it from `.port`).
+
+        A free one below the kernel's ephemeral range: adb keeps reconnecting to a device
+        that stopped, and an ephemeral port could be handed to adb as its own source port
+        (TCP then connects adb to itself)."""
+        for attempt in range(_PORT_TRIES):
+            try:
+                self._server = await asyncio.start_server(self._accept, "127.0.0.1",
+                                                          self._port or free_port())
+                break
+            except OSError:  # taken between free_port's check and this bind
+                if self._port or attempt == _PORT_TRIES - 1:
+                    raise
+        assert self._server is not None
         self._port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from desktop.sim.adb_device import VirtualAdbDevice
 from desktop.sim.stand_ins import _ephemeral_range, free_port
 
 
@@ -27,3 +28,14 @@ def test_a_free_port_can_be_listened_on() -> None:
         server.listen()
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads Linux's ip_local_port_range")
+async def test_a_virtual_phone_listens_below_the_ephemeral_range() -> None:
+    # adb keeps reconnecting to a phone that stopped; that port must never be a client's.
+    device = VirtualAdbDevice()
+    await device.start()
+    try:
+        assert 1024 <= device.port < _ephemeral_range()[0]
+    finally:
+        await device.stop()
