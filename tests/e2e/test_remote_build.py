@@ -220,7 +220,9 @@ def test_cancelling_the_change_cancels_its_run(
 def test_a_crash_during_the_run_resumes_without_a_second_dispatch(
         repo: RepoWithRemote, github: FakeGitHub, phone: VirtualAdbDevice, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    github.actions.queued_s = 1.5  # long enough to kill Honk while GitHub still builds
+    # The run waits until the test completes it: Honk is killed while GitHub still builds
+    # however long spotting the dispatch takes on a loaded machine.
+    github.actions.queued_s = 600.0
     configure(repo, remote_toml(github), push=True)
     with ScriptedMessagesAPI(swedish(), expected_api_key=KEY) as api:
         proc, home = start_honk(repo, api, phone, tmp_path)
@@ -228,9 +230,17 @@ def test_a_crash_during_the_run_resumes_without_a_second_dispatch(
         proc.kill()
         proc.wait()
         close(proc)
-        resumed = subprocess.run([sys.executable, "-m", "desktop", "resume",
-                                  change_of(home), "--json"], env=honk_env(home, api),
-                                 capture_output=True, text=True, timeout=120)
+        assert github.actions.run(run_id)["status"] == "queued"  # killed mid-build
+        # GitHub finishes a moment later: the resumed Honk polls the same run, still building
+        # when it starts (unless it starts slower than this; then it finds it done).
+        finish = threading.Timer(1.0, github.actions.complete, [run_id])
+        finish.start()
+        try:
+            resumed = subprocess.run([sys.executable, "-m", "desktop", "resume",
+                                      change_of(home), "--json"], env=honk_env(home, api),
+                                     capture_output=True, text=True, timeout=120)
+        finally:
+            finish.cancel()
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout.splitlines()[-1])
     assert result["state"] == "awaiting_approval"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,19 @@ def verifying_change(desk: SlackDesk) -> tuple[str, str, str]:
     desk.wait(lambda: desk.line("stage_started", change=change, stage="verify"), 30,
               "the verify stage")
     return change, thread_ts, status_ts
+
+
+def quiet_count(count: Callable[[], int], quiet: float, timeout: float) -> int:
+    """``count()`` once it has stayed the same for ``quiet`` seconds; fails if it keeps
+    changing for ``timeout`` seconds (a retry loop)."""
+    deadline = time.monotonic() + timeout
+    last, since = count(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, f"still changing after {timeout} s: {last}"
+        time.sleep(0.1)
+        if (now := count()) != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def assert_no_tokens(desk: SlackDesk, *changes: str) -> None:
@@ -140,9 +154,9 @@ def test_a_status_message_slack_keeps_refusing_is_reported_not_retried_in_a_loop
         desk.approval(thread_ts)
         desk.wait(lambda: desk.phone.files(CHANNEL, thread_ts), 10, "the patch upload")
         # Each attempt may follow news (the approval reply, the journal poll's 2 s), but
-        # then it stops: no retry once a second for as long as Slack refuses.
-        time.sleep(2.5)
-        tried = len(desk.phone.calls("chat.update"))
+        # then it stops: no retry once a second for as long as Slack refuses. Wait for a
+        # quiet spell rather than a fixed time: a late poll can add one more attempt.
+        tried = quiet_count(lambda: len(desk.phone.calls("chat.update")), 3.5, timeout=20)
         time.sleep(3.5)
         assert len(desk.phone.calls("chat.update")) == tried <= 6
         problems = desk.all_lines("slack_problem")

@@ -37,6 +37,7 @@ def device_env(phone: DemoEnvironment) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # ~39 s idle, several times that on a loaded CI box
 def test_random_kills_lose_nothing(phone: DemoEnvironment, tmp_path: Path) -> None:
     rounds = int(os.environ.get("HONK_KILL_ROUNDS", "6"))
     results = soak(rounds, tmp_path / "soak", device_env(phone), phone.serial, seed=rounds,

@@ -66,6 +66,7 @@ def _flow(display: str, width: int, height: int, scheme: str, tmp: Path) -> list
 
 @pytest.mark.xvfb
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # above the flow's own 110 s subprocess timeout plus Xvfb
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("screen", [(1280, 800), (1920, 1080)], indirect=True,
                          ids=["1280x800", "1920x1080"])

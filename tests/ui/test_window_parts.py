@@ -138,26 +138,31 @@ async def test_settings_read_the_keyring_off_the_loop(
     w = h.window
     loop_thread = threading.get_ident()
     read_on: list[int] = []
+    release = threading.Event()
+    read_s = 10  # a read on the loop would hold open_settings() this long
 
     def slow_get(name: str) -> str | None:  # a keyring asking for its password
         read_on.append(threading.get_ident())
-        time.sleep(0.3)
+        release.wait(read_s)  # until the test lets it answer: no race with the checks below
         return "sk-stored" if name == "anthropic-api-key" else None
 
     monkeypatch.setattr(h.services.secrets, "get", slow_get)
     try:
         started = time.monotonic()
         w.open_settings()
-        assert time.monotonic() - started < 0.2  # the dialog opens at once
+        # Far below read_s, far above any load-induced pause: the dialog opens at once.
+        assert time.monotonic() - started < read_s / 2
         dialog = w.active_dialog
         edits = dialog.secret_edits  # type: ignore[union-attr]
         assert "checking the keyring" in edits["anthropic-api-key"].placeholderText()
+        release.set()
         await wait_until(lambda: "stored" in edits["anthropic-api-key"].placeholderText(),
                          what="the stored keys said")
         assert edits["github-token"].placeholderText() == "not set"
         assert read_on and loop_thread not in read_on
         dialog.reject()  # type: ignore[union-attr]
     finally:
+        release.set()  # never leave a reader thread waiting
         await h.close()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from desktop.adapters.forge.errors import (
 from desktop.adapters.forge.github import ChecksStatus, GitHubClient
 from desktop.adapters.git.merge import GitMerger
 from desktop.sim.github_api import FakeGitHub
+from desktop.sim.stand_ins import free_port
 from tests.helpers.gitrepo import RepoWithRemote, run_git
 
 TOKEN = "ghp_S3cretTokenValue0123456789abcdef"
@@ -177,13 +176,14 @@ async def test_required_checks_block_the_merge_until_they_pass(
 
             def tick(status: ChecksStatus, left: float) -> None:
                 ticks.append((status.state, left))
+                if len(ticks) == 1:  # CI passes only after a pending poll (not on a timer)
+                    sim.set_status(approved, "ci", "success")
 
-            asyncio.get_running_loop().call_later(
-                0.15, sim.set_status, approved, "ci", "success")
             final = await gh.wait_for_checks("acme", "app", approved, timeout=10,
                                              interval=0.05, required=["ci"], on_tick=tick)
-            assert final.state == "success" and ticks[0][0] == "pending"
-            assert ticks[-1][0] == "success" and 0 < ticks[-1][1] < 10
+            assert final.state == "success"
+            assert [state for state, _ in ticks] == ["pending", "success"]
+            assert 0 < ticks[-1][1] < 10
             merged = await gh.merge_pull("acme", "app", number, approved, "merge", "t")
             assert remote_main(repo) == merged
 
@@ -228,9 +228,9 @@ async def test_token_never_appears_in_any_error(gh: GitHubClient, sim: FakeGitHu
         errors.append(info.value)
     assert isinstance(errors[0], GitHubNotFound) and "github_repo" in str(errors[0])
     assert isinstance(errors[2], GitHubValidation) and "head invalid" in str(errors[2])
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    # Nothing listens there; not a port-0 port, which our client could get as its own
+    # source port and connect to itself (see free_port).
+    dead = f"http://127.0.0.1:{free_port()}"
     async with GitHubClient(TOKEN, base_url=dead, timeout=2) as down:
         with pytest.raises(GitHubUnreachable) as info:
             await down.get_pull("acme", "app", 1)

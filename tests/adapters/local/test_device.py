@@ -102,23 +102,26 @@ async def test_launch_leaves_a_long_running_app_running(tmp_path: Path) -> None:
     assert launched is not None and launched.startswith(sys.executable)
     pid = device.launched_pid
     assert pid is not None
+    loop = asyncio.get_running_loop()
     try:
-        for _ in range(100):
-            if started.exists():
-                break
+        # A deadline, not a count: a Python child can take seconds to start on a loaded box.
+        # Wait for the content too: the file exists (empty) before the child's write lands.
+        deadline = loop.time() + 10
+        while not (started.exists() and started.read_text()) and loop.time() < deadline:
             await asyncio.sleep(0.02)
         assert started.read_text() == str(artifact)
         os.kill(pid, 0)  # still running after the launch returned
     finally:
         os.killpg(pid, signal.SIGKILL)
-    for _ in range(100):  # the reaper thread collects it: no zombie stays behind
+    deadline = loop.time() + 10
+    while True:  # the reaper thread collects it: no zombie stays behind
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             break
+        if loop.time() > deadline:
+            pytest.fail("launched app was not reaped")
         await asyncio.sleep(0.02)
-    else:
-        pytest.fail("launched app was not reaped")
 
 
 async def test_launch_that_fails_quickly_is_an_error(tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ async def test_every_kind_is_acked_at_once_and_delivered(
     await until(lambda: len(slack.acks()) == len(sent))  # the stand-in reads acks in its thread
     acks = slack.acks()
     assert {a.envelope_id for a in acks} == set(sent.values())
-    assert max(a.latency or 99 for a in acks) < 1.0  # Slack's limit is 3 s
+    # Slack's limit is 3 s; 2.5 leaves room for a stalled CI box, not for a missed ack.
+    assert max(a.latency or 99 for a in acks) < 2.5
 
 
 async def test_a_redelivered_envelope_is_handled_once(
@@ -141,20 +142,21 @@ async def test_reconnects_with_a_new_url_and_keeps_working(
     assert (await app.next()).envelope_id == envelope
     await until(lambda: [a for a in slack.acks() if a.envelope_id == envelope])
     [ack] = [a for a in slack.acks() if a.envelope_id == envelope]
-    assert ack.link == 2 and ack.latency is not None and ack.latency < 1.0
+    assert ack.link == 2 and ack.latency is not None and ack.latency < 2.5  # Slack's: 3 s
     await until(lambda: slack.open_sockets() == 1)  # the old socket is closed, not leaked
 
 
 async def test_the_pong_watchdog_replaces_a_half_closed_socket(
         slack: FakeSlack, app: App) -> None:
-    # The SDK alone would notice the FIN after 5 failed pings (2.5 s here).
+    # The SDK alone would notice the FIN after 5 failed pings (2.5 s here) and report
+    # "connection lost". No time bound (flaky under load): the first reconnect's reason
+    # shows who noticed, and "1.0 s" that our pong_timeout was used (default here 2.0 s).
     async with connection(slack, app, ping_interval=0.5, pong_timeout=1.0):
         slack.drop_socket(reset=False)
-        started = time.monotonic()
         await until(lambda: slack.live_socket() == 2)
-        assert time.monotonic() - started < 2.3
         await app.state(SocketState.CONNECTED)
-        assert "no pong" in " ".join(s.reason for s in app.states)
+        reasons = [s.reason for s in app.states if s.state is SocketState.RECONNECTING]
+        assert reasons[:1] == ["no pong for 1.0 s"], app.states
 
 
 async def test_a_rate_limited_post_waits_out_retry_after(
