@@ -42,7 +42,7 @@ STAGES = (("qt", "PySide6 imported, QApplication made"),
           ("loop", "asyncio + qasync imported, loop running"),
           ("services", "services built (journal, events, config)"),
           ("window", "widgets built, history listed, actions live"),
-          ("ready", "to the READY mark"))
+          ("ready", "the complete window's first paint (READY)"))
 READY = "HONK_READY"  # the complete window painted: history listed, actions live
 BARE = f"""
 import sys, time
