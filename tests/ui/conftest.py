@@ -128,15 +128,21 @@ class Harness:
         return self.answers.pop(0) if self.answers else True
 
     async def close(self) -> None:
-        w = self.window
-        if not w.quitting:
-            w.quitting = True
-            await w.bridge.shutdown()
-        w.close()
-        w.tray.icon.hide()
-        self.services.close()
-        w.deleteLater()
-        await asyncio.sleep(0)
+        await close_window(self.window, self.services)
+
+
+async def close_window(window: MainWindow, services: Services | None = None) -> None:
+    """Shut a completed window down as quitting does (its runs cancelled), hide its tray
+    icon, close ``services`` and delete the window."""
+    if not window.quitting:
+        window.quitting = True
+        await window.bridge.shutdown()
+    window.close()
+    window.tray.icon.hide()
+    if services is not None:
+        services.close()
+    window.deleteLater()
+    await asyncio.sleep(0)
 
 
 async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:

@@ -22,7 +22,7 @@ from desktop.ui.launch import open_window
 from desktop.ui.live_wiring import connect_devices
 from desktop.ui.main_window import MainWindow
 from tests.helpers.adb import AdbServer, DeviceFactory
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import close_window, wait_until
 
 
 def _entries(composer: Composer) -> list[tuple[str, object, bool, str]]:
@@ -154,9 +154,4 @@ async def test_the_window_starts_watching_only_after_its_complete_first_paint(
                          what="the phone listed once the window has painted")
         assert at_paint == [True]
     finally:
-        window.quitting = True
-        await window.bridge.shutdown()
-        window.close()
-        window.tray.icon.hide()
-        window.deleteLater()
-        await asyncio.sleep(0)
+        await close_window(window)  # the fixture closes the services

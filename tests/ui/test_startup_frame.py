@@ -3,8 +3,6 @@ stack loads; ``complete`` then builds the real window over the same top-level wi
 
 from __future__ import annotations
 
-import asyncio
-
 from PySide6.QtCore import QRect, QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -13,7 +11,7 @@ from desktop.ui.first_paint import wait_for_first_paint
 from desktop.ui.launch import open_window
 from desktop.ui.main_window import MainWindow
 from desktop.ui.window_frame import StartupSkeleton
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import close_window, wait_until
 from tests.ui.test_notifications import created
 
 
@@ -59,10 +57,4 @@ async def test_complete_builds_the_window_over_the_painted_frame(
         await wait_until(lambda: window.changes.model.rowCount() == 2, what="history listed")
         assert "approve" in window.actions_by_id and window.menuBar().actions()
     finally:
-        window.quitting = True
-        await window.bridge.shutdown()
-        window.close()
-        window.tray.icon.hide()
-        services.close()
-        window.deleteLater()
-        await asyncio.sleep(0)
+        await close_window(window, services)
