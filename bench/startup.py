@@ -7,8 +7,8 @@ installed package or bundle has it.
 
 1. window: ``python -m desktop`` (offscreen, a HONK_HOME whose journal holds 5 past changes,
    HONK_EXIT_AFTER_FIRST_PAINT=1 so the app prints a mark once its first paint is done,
-   another once the complete window has painted, and quits) against a bare PySide6 script that opens
-   a QMainWindow of the same size and prints the same mark after its first paint. Wall time
+   another once the complete window has painted, and quits) against a bare PySide6 script
+   that opens a QMainWindow of the same size and prints the same mark after its first paint. Wall time
    from spawn to the mark; runs alternate. Goal: <= 1.5x the bare window. Honk's first
    paint is its frame at the saved geometry with a skeleton of the layout (the agent stack
    loads after it), so "window complete" is reported beside it, against the same floor.

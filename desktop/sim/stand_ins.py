@@ -9,7 +9,7 @@ import socket
 import zipfile
 from pathlib import Path
 
-__all__ = ["free_port", "write_apk"]
+__all__ = ["ephemeral_floor", "free_port", "write_apk"]
 
 _MANIFEST = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -22,38 +22,38 @@ _MANIFEST = (
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range.
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the ephemeral range.
 
     Why not bind port 0: that hands out an ephemeral port, and a client that connects to it
     before its server listens (``adb start-server`` does) can be given the same number as its
     own source port. TCP then connects the socket to itself, and adb reads back its own
     request ("protocol fault (status 30 30 30 63?!)"; it failed CI once).
     """
-    low, _ = _ephemeral_range()
-    candidates = list(range(_FIRST_UNPRIVILEGED, low))
-    random.shuffle(candidates)
-    for port in candidates[:200]:
+    top = ephemeral_floor()
+    for _ in range(200):
+        port = random.randrange(_FIRST_UNPRIVILEGED, top)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise OSError(f"no free TCP port on 127.0.0.1 in {_FIRST_UNPRIVILEGED}-{low - 1}")
+    raise OSError(f"no free TCP port on 127.0.0.1 in {_FIRST_UNPRIVILEGED}-{top - 1}")
 
 
 _FIRST_UNPRIVILEGED = 1024
+_IANA_DYNAMIC = 49152  # the ephemeral range's start where the kernel does not say
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
-def _ephemeral_range() -> tuple[int, int]:
-    """The kernel's ephemeral ports (Linux says; elsewhere IANA's 49152-65535)."""
+def ephemeral_floor() -> int:
+    """The first port the kernel may hand a client (Linux says; elsewhere IANA's 49152)."""
     try:
-        low, high = (int(n) for n in _EPHEMERAL_RANGE.read_text().split())
-    except (OSError, ValueError):
-        return 49152, 65535
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _IANA_DYNAMIC
     # A range that starts near 1024 leaves too few ports below it: take IANA's instead.
-    return (low, high) if low > _FIRST_UNPRIVILEGED + 1000 else (49152, 65535)
+    return low if low > _FIRST_UNPRIVILEGED + 1000 else _IANA_DYNAMIC
 
 
 def write_apk(path: Path, package: str = "com.example.honk", activity: str = ".MainActivity",

@@ -21,6 +21,10 @@ class _FirstPaint(QObject):
         if event.type() == QEvent.Type.Paint and not self._seen:
             self._seen = True
             QTimer.singleShot(0, self._callback)  # runs once this paint pass has finished
+            # Done: the widget's later events no longer pass through Python (Qt allows
+            # removing a filter from inside its own eventFilter).
+            watched.removeEventFilter(self)
+            self.deleteLater()
         return False
 
 

@@ -8,14 +8,14 @@ import sys
 import pytest
 
 from desktop.sim.adb_device import VirtualAdbDevice
-from desktop.sim.stand_ins import _ephemeral_range, free_port
+from desktop.sim.stand_ins import ephemeral_floor, free_port
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads Linux's ip_local_port_range")
 def test_free_ports_lie_below_the_kernels_ephemeral_range() -> None:
     # A port a client may also get as its source port can self-connect (adb read back its
     # own "000chost:version" in CI); below the range that cannot happen.
-    low, _ = _ephemeral_range()
+    low = ephemeral_floor()
     ports = {free_port() for _ in range(50)}
     assert all(1024 <= port < low for port in ports), sorted(ports)
     assert len(ports) > 1  # picked at random, so parallel users rarely race for one
@@ -36,6 +36,6 @@ async def test_a_virtual_phone_listens_below_the_ephemeral_range() -> None:
     device = VirtualAdbDevice()
     await device.start()
     try:
-        assert 1024 <= device.port < _ephemeral_range()[0]
+        assert 1024 <= device.port < ephemeral_floor()
     finally:
         await device.stop()
